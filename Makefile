@@ -1,0 +1,41 @@
+# Makefile for the segment extension (PGXS)
+
+EXTENSION = segment
+MODULE_big = segment
+PGFILEDESC = "segment - customer segmentation: RFM scoring, k-means clustering, CLV"
+
+# One object per SQL-facing feature plus the pure kernels they share.
+OBJS = \
+	src/segment.o \
+	src/quantile.o \
+	src/quantile_agg.o \
+	src/rfm.o \
+	src/rfm_window.o \
+	src/rfm_segment.o
+
+DATA = segment--1.0.sql $(wildcard segment--*--*.sql)
+
+# Regression tests, in order; each file creates the extension itself.
+REGRESS = rfm_summary rfm_score quantile_breaks rfm_segment parallel catalog_lint
+REGRESS_OPTS = --inputdir=. --outputdir=.
+
+PG_CONFIG ?= pg_config
+
+OPENBLAS_CFLAGS ?= $(shell pkg-config --cflags openblas 2>/dev/null)
+OPENBLAS_LIBS ?= $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+PG_CPPFLAGS += -I$(srcdir)/src $(OPENBLAS_CFLAGS)
+SHLIB_LINK += $(OPENBLAS_LIBS) -lm
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# TAP tests in test/t (PostgreSQL::Test::Cluster), kept apart from installcheck.
+PROVE ?= prove
+PROVE_FLAGS ?= -v
+PROVE_TESTS ?= test/t/*.pl
+PG_PERL_LIB = $(dir $(PGXS))../../src/test/perl
+.PHONY: prove_installcheck
+prove_installcheck:
+	rm -rf $(CURDIR)/tmp_check
+	cd $(srcdir) && TESTDIR='$(CURDIR)' PATH="$(bindir):$$PATH" PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
+		SEGMENT_SRCDIR='$(CURDIR)' $(PROVE) -I $(PG_PERL_LIB) -I test/perl $(PROVE_FLAGS) $(PROVE_TESTS)

@@ -1,0 +1,42 @@
+/*-------------------------------------------------------------------------
+ *
+ * segment.h
+ *	  Limits, shared helpers and PostgreSQL version shims for segment.
+ *
+ * Every C file of the extension includes this header right after
+ * postgres.h.  Version differences are bridged here and nowhere else, so
+ * the rest of the code is written against PostgreSQL 15's API.
+ *
+ * src/segment.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGMENT_H
+#define SEGMENT_H
+
+#include "fmgr.h"
+#include "utils/array.h"
+
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
+
+#if PG_VERSION_NUM < 150000
+#define InitMaterializedSRF(fcinfo, flags) SetSingleFuncCall(fcinfo, flags)
+#define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif
+
+/* Largest number of quantile bins accepted by rfm_score and friends. */
+#define SEGMENT_MAX_BINS 100
+
+/* GUC: values kept exactly by quantile_breaks before it refuses (54000). */
+extern int	segment_quantile_exact_limit;
+
+/* Detoast a float8[] argument, check it is 1-D and NULL-free; return its data. */
+extern double *segment_float8_array_data(ArrayType *array, int *length,
+										 const char *what);
+
+/* Raise 22000 if value is NaN; what names the input in the message. */
+extern void segment_reject_nan(double value, const char *what);
+
+#endif							/* SEGMENT_H */
