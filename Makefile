@@ -21,8 +21,17 @@ REGRESS_OPTS = --inputdir=. --outputdir=.
 
 PG_CONFIG ?= pg_config
 
-OPENBLAS_CFLAGS ?= $(shell pkg-config --cflags openblas 2>/dev/null)
-OPENBLAS_LIBS ?= $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+# OpenBLAS: prefer the single-threaded build (Debian's libopenblas-serial-dev).
+# The pthread build starts its thread pool when the library is loaded, before
+# _PG_init can pin it to one thread; a backend must stay single-threaded.
+# The run path makes the backend load that build, whatever the system default.
+OPENBLAS_PC_DIR ?= $(firstword $(wildcard /usr/lib/*/openblas-serial/pkgconfig))
+OPENBLAS_PKG_CONFIG = $(if $(OPENBLAS_PC_DIR),PKG_CONFIG_PATH=$(OPENBLAS_PC_DIR) )pkg-config
+OPENBLAS_LIBDIR ?= $(shell $(OPENBLAS_PKG_CONFIG) --variable=libdir openblas 2>/dev/null)
+OPENBLAS_CFLAGS ?= $(shell $(OPENBLAS_PKG_CONFIG) --cflags openblas 2>/dev/null)
+OPENBLAS_LIBS ?= $(shell $(OPENBLAS_PKG_CONFIG) --libs openblas 2>/dev/null || echo -lopenblas) \
+	$(if $(OPENBLAS_LIBDIR),-Wl$(comma)-rpath$(comma)$(OPENBLAS_LIBDIR))
+comma := ,
 PG_CPPFLAGS += -I$(srcdir)/src $(OPENBLAS_CFLAGS)
 SHLIB_LINK += $(OPENBLAS_LIBS) -lm
 

@@ -152,7 +152,9 @@ CREATE AGGREGATE @extschema@.quantile_breaks(value double precision, bins intege
     SFUNC = @extschema@.quantile_breaks_transfn,
     STYPE = internal,
     FINALFUNC = @extschema@.quantile_breaks_finalfn,
-    FINALFUNC_MODIFY = SHAREABLE,
+    -- the final function sorts the kept values in place: the multiset, and
+    -- so the state's meaning, is unchanged and more rows may follow
+    FINALFUNC_MODIFY = READ_ONLY,
     COMBINEFUNC = @extschema@.quantile_breaks_combinefn,
     SERIALFUNC = @extschema@.quantile_breaks_serialfn,
     DESERIALFUNC = @extschema@.quantile_breaks_deserialfn,

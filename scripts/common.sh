@@ -20,7 +20,7 @@ SEGMENT_CFLAGS="${SEGMENT_CFLAGS:--Wall -Wextra -Werror -Wno-unused-parameter -W
 SEGMENT_PACKAGES=(
     make gcc pkg-config
     "postgresql-${PG_MAJOR}" "postgresql-server-dev-${PG_MAJOR}" "postgresql-contrib"
-    libopenblas-dev
+    libopenblas-dev libopenblas-serial-dev
     "postgresql-${PG_MAJOR}-cron" "postgresql-${PG_MAJOR}-pgtap"
     libipc-run-perl libtest-simple-perl
     python3 python3-sklearn python3-psycopg2 python3-numpy
