@@ -153,7 +153,18 @@ quantile_score(double value, const double *breaks, int nbreaks)
 	int			lo = 0;
 	int			hi = nbreaks;
 
-	/* first index whose break is >= value */
+	/* few breaks (the usual 4): count without branches */
+	if (nbreaks <= 16)
+	{
+		int			below = 0;
+		int			j;
+
+		for (j = 0; j < nbreaks; j++)
+			below += (breaks[j] < value);
+		return below + 1;
+	}
+
+	/* many breaks: first index whose break is >= value */
 	while (lo < hi)
 	{
 		int			mid = (lo + hi) / 2;

@@ -30,6 +30,7 @@ typedef struct RfmScorePartition
 	bool		empty;			/* no non-NULL values: every score is NULL */
 	int32		bins;
 	bool		higher_is_better;
+	bool		constant_args;	/* bins and higher_is_better are constants */
 	double		breaks[SEGMENT_MAX_BINS];
 } RfmScorePartition;
 
@@ -104,19 +105,27 @@ segment_rfm_score(PG_FUNCTION_ARGS)
 	part = (RfmScorePartition *)
 		WinGetPartitionLocalMemory(winobj, sizeof(RfmScorePartition));
 
-	bins = DatumGetInt32(window_required_arg(winobj, 1, "bins"));
-	higher_is_better = DatumGetBool(window_required_arg(winobj, 2, "higher_is_better"));
 	if (!part->ready)
 	{
+		bins = DatumGetInt32(window_required_arg(winobj, 1, "bins"));
 		quantile_check_bins(bins);
 		part->bins = bins;
-		part->higher_is_better = higher_is_better;
+		part->higher_is_better =
+			DatumGetBool(window_required_arg(winobj, 2, "higher_is_better"));
+		/* constant arguments need not be re-read and compared per row */
+		part->constant_args = get_fn_expr_arg_stable(fcinfo->flinfo, 1) &&
+			get_fn_expr_arg_stable(fcinfo->flinfo, 2);
 		rfm_score_prepare(winobj, part);
 	}
-	else if (bins != part->bins || higher_is_better != part->higher_is_better)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("bins and higher_is_better must be the same for every row of an rfm_score partition")));
+	else if (!part->constant_args)
+	{
+		bins = DatumGetInt32(window_required_arg(winobj, 1, "bins"));
+		higher_is_better = DatumGetBool(window_required_arg(winobj, 2, "higher_is_better"));
+		if (bins != part->bins || higher_is_better != part->higher_is_better)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("bins and higher_is_better must be the same for every row of an rfm_score partition")));
+	}
 
 	value = WinGetFuncArgCurrent(winobj, 0, &isnull);
 	if (isnull || part->empty)
