@@ -11,12 +11,21 @@ OBJS = \
 	src/quantile_agg.o \
 	src/rfm.o \
 	src/rfm_window.o \
-	src/rfm_segment.o
+	src/rfm_segment.o \
+	src/clv.o \
+	src/clv_model.o \
+	src/clv_agg.o \
+	src/clv_predict.o \
+	src/kmeans.o \
+	src/model.o \
+	src/kmeans_agg.o \
+	src/kmeans_window.o \
+	src/kmeans_assign.o
 
 DATA = segment--1.0.sql $(wildcard segment--*--*.sql)
 
 # Regression tests, in order; each file creates the extension itself.
-REGRESS = rfm_summary rfm_score quantile_breaks rfm_segment parallel catalog_lint
+REGRESS = rfm_summary rfm_score quantile_breaks rfm_segment kmeans kmeans_errors kmeans_window kmeans_parallel security parallel catalog_lint
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 PG_CONFIG ?= pg_config

@@ -1,6 +1,8 @@
 -- Forced parallel plans: partial aggregation of rfm_summary and
 -- quantile_breaks gives the same results as serial plans.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS segment;
+RESET client_min_messages;
 SET search_path = segment, public;
 SET TimeZone = 'UTC';
 

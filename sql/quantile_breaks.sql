@@ -1,5 +1,7 @@
 -- quantile_breaks and score: stored cut points that agree with rfm_score
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS segment;
+RESET client_min_messages;
 SET search_path = segment, public;
 SET extra_float_digits = 0;
 

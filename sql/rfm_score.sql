@@ -1,5 +1,7 @@
 -- rfm_score: tie-aware quantile scores as a window function
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS segment;
+RESET client_min_messages;
 SET search_path = segment, public;
 
 CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$

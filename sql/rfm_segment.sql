@@ -1,5 +1,7 @@
 -- rfm_segment: named segments from a complete 5 x 5 map
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS segment;
+RESET client_min_messages;
 SET search_path = segment, public;
 
 CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$

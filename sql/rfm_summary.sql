@@ -1,5 +1,7 @@
 -- rfm_summary: per-customer RFM and BTYD summary
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS segment;
+RESET client_min_messages;
 SET search_path = segment, public;
 SET TimeZone = 'UTC';
 SET extra_float_digits = 0;

@@ -1,6 +1,8 @@
 -- Security: the API works for an ordinary role, and same-name objects
 -- planted earlier in search_path do not capture calls.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS segment;
+RESET client_min_messages;
 
 CREATE ROLE regress_segment_analyst NOLOGIN NOSUPERUSER;
 CREATE SCHEMA planted;

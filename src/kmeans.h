@@ -33,7 +33,9 @@ typedef enum KMeansAlgorithm
 	KMEANS_ALGO_AUTO = 0,
 	KMEANS_ALGO_LLOYD_LOOP,		/* plain Lloyd, tight distance loops */
 	KMEANS_ALGO_LLOYD_BLAS,		/* plain Lloyd, cblas_dgemm distance blocks */
-	KMEANS_ALGO_HAMERLY			/* Hamerly bounds, tight distance loops */
+	KMEANS_ALGO_HAMERLY,		/* Hamerly bounds, tight distance loops */
+	KMEANS_ALGO_HAMERLY_BLAS	/* Hamerly bounds, dgemm blocks for the rows
+								 * whose bounds fail */
 } KMeansAlgorithm;
 
 typedef struct KMeansParams

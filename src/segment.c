@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -26,6 +27,7 @@ PG_MODULE_MAGIC;
 extern void openblas_set_num_threads(int num_threads);
 
 int			segment_quantile_exact_limit = 50000000;
+int			segment_kmeans_memory_limit = 1048576;	/* kB: 1GB */
 
 void		_PG_init(void);
 
@@ -46,6 +48,14 @@ _PG_init(void)
 							&segment_quantile_exact_limit,
 							50000000, 1000, 1000000000,
 							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("segment.kmeans_memory_limit",
+							"Memory a k-means fit may use for its rows and workspace.",
+							"Checked before allocating; a fit needing more fails with SQLSTATE 54000.",
+							&segment_kmeans_memory_limit,
+							1048576, 64, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("segment");

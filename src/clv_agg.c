@@ -1,0 +1,688 @@
+/*-------------------------------------------------------------------------
+ *
+ * clv_agg.c
+ *	  Fitting aggregates bgnbd_fit(x, t_x, t [, options]),
+ *	  pareto_nbd_fit(x, t_x, t [, options]) and
+ *	  gamma_gamma_fit(x, avg_amount [, options]) -> segment.clv_model.
+ *
+ * The likelihoods depend on a customer only through the summary (x, t_x,
+ * T) (or (x, zbar)), so the state is a hash table of distinct summaries
+ * with a count each: a million customers whose times are whole days
+ * collapse to a few hundred thousand entries or fewer, and the optimizer
+ * evaluates the likelihood once per distinct summary, weighted by its
+ * count.  The table is open addressing with linear probing on a 64-bit
+ * mix of the three doubles' bit patterns (-0 folded into +0), kept under
+ * 70% full.  States merge entry by entry, so the aggregates are
+ * combinable (PARALLEL SAFE, partial aggregation on Citus); serialized
+ * states carry a version byte, the kind, the options and the entries.
+ *
+ * The options jsonb is parsed on the first row; every other row (and
+ * every merged state) must carry the same options.  NULL inputs are
+ * skipped and counted (n_skipped_null); Gamma-Gamma skips and counts
+ * one-time buyers (x = 0, n_skipped_one_time).  No rows at all give NULL,
+ * like avg(); rows that cannot identify the model (nobody repeated) are
+ * an error (22000).  Invalid summaries are 22023.
+ *
+ * src/clv_agg.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "libpq/pqformat.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+
+#include "segment.h"
+#include "clv.h"
+
+#define CLV_STATE_VERSION 1
+#define CLV_INITIAL_CAPACITY 1024
+#define CLV_DEFAULT_MAX_ITER 500
+#define CLV_DEFAULT_TOL 1e-7
+
+/* One distinct summary; count = 0 marks an empty slot. */
+typedef struct ClvEntry
+{
+	double		x;
+	double		u;				/* t_x, or zbar for Gamma-Gamma */
+	double		t;				/* T, 0 for Gamma-Gamma */
+	int64		count;
+} ClvEntry;
+
+typedef struct ClvAggState
+{
+	ClvKind		kind;
+	ClvFitOptions options;
+	ClvUnit		unit;
+	Jsonb	   *options_raw;	/* first row's options, for the equality check */
+	int64		n_null;			/* rows skipped for a NULL input */
+	int64		n_one_time;		/* Gamma-Gamma rows skipped for x = 0 */
+	int64		n_customers;	/* rows in the table */
+	int64		nentries;		/* occupied slots */
+	int64		capacity;		/* slots, a power of two */
+	ClvEntry   *entries;
+} ClvAggState;
+
+PG_FUNCTION_INFO_V1(segment_bgnbd_fit_transfn);
+PG_FUNCTION_INFO_V1(segment_pareto_nbd_fit_transfn);
+PG_FUNCTION_INFO_V1(segment_gamma_gamma_fit_transfn);
+PG_FUNCTION_INFO_V1(segment_clv_fit_combinefn);
+PG_FUNCTION_INFO_V1(segment_clv_fit_serialfn);
+PG_FUNCTION_INFO_V1(segment_clv_fit_deserialfn);
+PG_FUNCTION_INFO_V1(segment_clv_fit_finalfn);
+
+/* SQL name of the aggregate of kind, for messages. */
+static const char *
+clv_agg_name(ClvKind kind)
+{
+	switch (kind)
+	{
+		case CLV_BGNBD:
+			return "bgnbd_fit";
+		case CLV_PARETO_NBD:
+			return "pareto_nbd_fit";
+		case CLV_GAMMA_GAMMA:
+			return "gamma_gamma_fit";
+	}
+	return "clv fit";
+}
+
+/* Fetch the aggregate context or complain about a non-aggregate call. */
+static MemoryContext
+clv_aggcontext(FunctionCallInfo fcinfo)
+{
+	MemoryContext aggcontext;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		elog(ERROR, "clv fitting function called in non-aggregate context");
+	return aggcontext;
+}
+
+/* Finalizer of splitmix64: a strong 64-bit mix. */
+static inline uint64
+clv_mix64(uint64 h)
+{
+	h ^= h >> 30;
+	h *= UINT64CONST(0xbf58476d1ce4e5b9);
+	h ^= h >> 27;
+	h *= UINT64CONST(0x94d049bb133111eb);
+	h ^= h >> 31;
+	return h;
+}
+
+/* Bit pattern of a double with -0 folded into +0. */
+static inline uint64
+clv_bits(double v)
+{
+	uint64		u;
+
+	v += 0.0;
+	memcpy(&u, &v, sizeof(u));
+	return u;
+}
+
+/* Hash of one summary. */
+static inline uint64
+clv_hash(double x, double u, double t)
+{
+	return clv_mix64(clv_bits(x) ^ clv_mix64(clv_bits(u) ^ clv_mix64(clv_bits(t))));
+}
+
+/* Allocate an empty slot array of capacity in context. */
+static ClvEntry *
+clv_alloc_entries(MemoryContext context, int64 capacity)
+{
+	return MemoryContextAllocExtended(context,
+									  mul_size((Size) capacity, sizeof(ClvEntry)),
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
+
+/* Add count customers with summary (x, u, t) to the table (no growth check). */
+static void
+clv_table_insert(ClvEntry *entries, int64 capacity, int64 *nentries,
+				 double x, double u, double t, int64 count)
+{
+	uint64		mask = (uint64) capacity - 1;
+	uint64		i = clv_hash(x, u, t) & mask;
+
+	x += 0.0;
+	u += 0.0;
+	t += 0.0;
+	for (;;)
+	{
+		ClvEntry   *e = &entries[i];
+
+		if (e->count == 0)
+		{
+			e->x = x;
+			e->u = u;
+			e->t = t;
+			e->count = count;
+			(*nentries)++;
+			return;
+		}
+		if (e->x == x && e->u == u && e->t == t)
+		{
+			e->count += count;
+			return;
+		}
+		i = (i + 1) & mask;
+	}
+}
+
+/* Insert into the state's table, doubling it beyond 70% occupancy. */
+static void
+clv_state_add(ClvAggState *state, double x, double u, double t, int64 count)
+{
+	if ((state->nentries + 1) * 10 > state->capacity * 7)
+	{
+		int64		capacity = state->capacity * 2;
+		ClvEntry   *entries;
+		int64		n = 0;
+		int64		i;
+
+		if ((Size) capacity > MaxAllocHugeSize / sizeof(ClvEntry))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many distinct customer summaries in one %s group",
+							clv_agg_name(state->kind))));
+		entries = clv_alloc_entries(GetMemoryChunkContext(state), capacity);
+		for (i = 0; i < state->capacity; i++)
+		{
+			ClvEntry   *e = &state->entries[i];
+
+			if (e->count > 0)
+				clv_table_insert(entries, capacity, &n, e->x, e->u, e->t, e->count);
+		}
+		pfree(state->entries);
+		state->entries = entries;
+		state->capacity = capacity;
+	}
+	clv_table_insert(state->entries, state->capacity, &state->nentries, x, u, t, count);
+	state->n_customers += count;
+}
+
+/* Raise 22023 about an option. */
+static void
+clv_bad_option(const char *fmt, const char *key)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg(fmt, key)));
+}
+
+/* A numeric option value as double. */
+static double
+clv_option_number(JsonbValue *v, const char *key)
+{
+	if (v->type != jbvNumeric)
+		clv_bad_option("option \"%s\" must be a number", key);
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+											  NumericGetDatum(v->val.numeric)));
+}
+
+/* Parse the options jsonb (NULL for defaults) into state. */
+static void
+clv_parse_options(ClvAggState *state, Jsonb *options)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	state->options.penalizer = 0.0;
+	state->options.max_iter = CLV_DEFAULT_MAX_ITER;
+	state->options.tol = CLV_DEFAULT_TOL;
+	state->options.verbose = false;
+	state->unit = CLV_UNIT_WEEKS;
+	if (options == NULL)
+		return;
+	if (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_IS_SCALAR(options))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options of %s must be a JSON object", clv_agg_name(state->kind))));
+
+	it = JsonbIteratorInit(&options->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *key;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(v.val.string.val, v.val.string.len);
+		tok = JsonbIteratorNext(&it, &v, true);
+		if (strcmp(key, "penalizer") == 0)
+		{
+			double		p = clv_option_number(&v, key);
+
+			if (!(p >= 0.0) || !isfinite(p))
+				clv_bad_option("option \"%s\" must be a non-negative number", key);
+			state->options.penalizer = p;
+		}
+		else if (strcmp(key, "max_iter") == 0)
+		{
+			double		m = clv_option_number(&v, key);
+
+			if (!(m >= 1 && m <= 1000000) || m != floor(m))
+				clv_bad_option("option \"%s\" must be a whole number between 1 and 1000000", key);
+			state->options.max_iter = (int) m;
+		}
+		else if (strcmp(key, "tol") == 0)
+		{
+			double		t = clv_option_number(&v, key);
+
+			if (!(t > 0.0) || !isfinite(t))
+				clv_bad_option("option \"%s\" must be a positive number", key);
+			state->options.tol = t;
+		}
+		else if (strcmp(key, "verbose") == 0)
+		{
+			if (v.type != jbvBool)
+				clv_bad_option("option \"%s\" must be true or false", key);
+			state->options.verbose = v.val.boolean;
+		}
+		else if (strcmp(key, "unit") == 0)
+		{
+			char	   *name;
+
+			if (v.type != jbvString)
+				clv_bad_option("option \"%s\" must be \"days\", \"weeks\" or \"months\"", key);
+			name = pnstrdup(v.val.string.val, v.val.string.len);
+			state->unit = clv_unit_from_name(name);
+			if (state->unit == 0)
+				clv_bad_option("option \"%s\" must be \"days\", \"weeks\" or \"months\"", key);
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unrecognized option \"%s\" for %s", key, clv_agg_name(state->kind)),
+					 errhint("Valid options are penalizer, max_iter, tol, unit and verbose.")));
+	}
+}
+
+/* A new state of kind with options (NULL for defaults) in context. */
+static ClvAggState *
+clv_state_new(MemoryContext context, ClvKind kind, Jsonb *options)
+{
+	ClvAggState *state = MemoryContextAllocZero(context, sizeof(ClvAggState));
+
+	state->kind = kind;
+	clv_parse_options(state, options);
+	if (options != NULL)
+	{
+		state->options_raw = MemoryContextAlloc(context, VARSIZE(options));
+		memcpy(state->options_raw, options, VARSIZE(options));
+	}
+	state->capacity = CLV_INITIAL_CAPACITY;
+	state->entries = clv_alloc_entries(context, state->capacity);
+	return state;
+}
+
+/* Raise 22023 about a summary value given to fname. */
+static void
+clv_bad_input(const char *fname, const char *msg, double value)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s: %s", fname, msg),
+			 errdetail("The value given was %s.", float8out_internal(value))));
+}
+
+/* Raise 22023 unless x is a finite whole number >= 0. */
+void
+clv_check_x(const char *fname, double x)
+{
+	if (!isfinite(x) || x < 0.0 || x != floor(x))
+		clv_bad_input(fname, "x must be a non-negative whole number", x);
+}
+
+/* Raise 22023 unless (x, t_x, t) is a valid BTYD summary. */
+void
+clv_check_summary(const char *fname, double x, double t_x, double t)
+{
+	clv_check_x(fname, x);
+	if (!isfinite(t) || t < 0.0)
+		clv_bad_input(fname, "t must be a non-negative finite number", t);
+	if (!isfinite(t_x) || t_x < 0.0 || t_x > t)
+		clv_bad_input(fname, "t_x must be between 0 and t", t_x);
+	if (x == 0.0 && t_x != 0.0)
+		clv_bad_input(fname, "t_x must be 0 when x is 0", t_x);
+}
+
+/* Shared transition: nvalues summary arguments at 1.., options after them. */
+static Datum
+clv_transition(FunctionCallInfo fcinfo, ClvKind kind, int nvalues)
+{
+	MemoryContext aggcontext = clv_aggcontext(fcinfo);
+	ClvAggState *state = PG_ARGISNULL(0) ? NULL : (ClvAggState *) PG_GETARG_POINTER(0);
+	Jsonb	   *options = NULL;
+	double		v[3] = {0, 0, 0};
+	int			i;
+
+	if (PG_NARGS() > nvalues + 1 && !PG_ARGISNULL(nvalues + 1))
+		options = PG_GETARG_JSONB_P(nvalues + 1);
+
+	if (state == NULL)
+		state = clv_state_new(aggcontext, kind, options);
+	else if ((options == NULL) != (state->options_raw == NULL) ||
+			 (options != NULL &&
+			  (VARSIZE(options) != VARSIZE(state->options_raw) ||
+			   memcmp(options, state->options_raw, VARSIZE(options)) != 0)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options must be the same for every row of a %s group",
+						clv_agg_name(kind))));
+
+	for (i = 0; i < nvalues; i++)
+	{
+		if (PG_ARGISNULL(i + 1))
+		{
+			state->n_null++;
+			PG_RETURN_POINTER(state);
+		}
+		v[i] = PG_GETARG_FLOAT8(i + 1);
+	}
+
+	if (kind == CLV_GAMMA_GAMMA)
+	{
+		clv_check_x(clv_agg_name(kind), v[0]);
+		if (v[0] == 0.0)
+		{
+			state->n_one_time++;
+			PG_RETURN_POINTER(state);
+		}
+		if (!isfinite(v[1]) || v[1] <= 0.0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("gamma_gamma_fit: avg_amount must be a positive finite number for a repeat buyer"),
+					 errdetail("The value given was %s with x = %s.",
+							   float8out_internal(v[1]), float8out_internal(v[0])),
+					 errhint("The Gamma-Gamma model describes positive spend; filter out or net refunds first.")));
+		clv_state_add(state, v[0], v[1], 0.0, 1);
+	}
+	else
+	{
+		clv_check_summary(clv_agg_name(kind), v[0], v[1], v[2]);
+		clv_state_add(state, v[0], v[1], v[2], 1);
+	}
+	PG_RETURN_POINTER(state);
+}
+
+/* bgnbd_fit transition (with or without options). */
+Datum
+segment_bgnbd_fit_transfn(PG_FUNCTION_ARGS)
+{
+	return clv_transition(fcinfo, CLV_BGNBD, 3);
+}
+
+/* pareto_nbd_fit transition (with or without options). */
+Datum
+segment_pareto_nbd_fit_transfn(PG_FUNCTION_ARGS)
+{
+	return clv_transition(fcinfo, CLV_PARETO_NBD, 3);
+}
+
+/* gamma_gamma_fit transition (with or without options). */
+Datum
+segment_gamma_gamma_fit_transfn(PG_FUNCTION_ARGS)
+{
+	return clv_transition(fcinfo, CLV_GAMMA_GAMMA, 2);
+}
+
+/* Refuse to merge states of different kinds or options. */
+static void
+clv_check_compatible(const ClvAggState *a, const ClvAggState *b)
+{
+	if (a->kind != b->kind)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("cannot combine %s and %s states",
+						clv_agg_name(a->kind), clv_agg_name(b->kind))));
+	if (a->options.penalizer != b->options.penalizer ||
+		a->options.max_iter != b->options.max_iter ||
+		a->options.tol != b->options.tol ||
+		a->options.verbose != b->options.verbose ||
+		a->unit != b->unit)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options must be the same for every row of a %s group",
+						clv_agg_name(a->kind))));
+}
+
+/* Combine: add b's counts and entries into a. */
+Datum
+segment_clv_fit_combinefn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = clv_aggcontext(fcinfo);
+	ClvAggState *a = PG_ARGISNULL(0) ? NULL : (ClvAggState *) PG_GETARG_POINTER(0);
+	ClvAggState *b = PG_ARGISNULL(1) ? NULL : (ClvAggState *) PG_GETARG_POINTER(1);
+	int64		i;
+
+	if (b == NULL)
+		PG_RETURN_POINTER(a);
+	if (a == NULL)
+	{
+		a = clv_state_new(aggcontext, b->kind, NULL);
+		a->options = b->options;
+		a->unit = b->unit;
+		if (b->options_raw != NULL)
+		{
+			a->options_raw = MemoryContextAlloc(aggcontext, VARSIZE(b->options_raw));
+			memcpy(a->options_raw, b->options_raw, VARSIZE(b->options_raw));
+		}
+	}
+	else
+		clv_check_compatible(a, b);
+
+	a->n_null += b->n_null;
+	a->n_one_time += b->n_one_time;
+	for (i = 0; i < b->capacity; i++)
+	{
+		ClvEntry   *e = &b->entries[i];
+
+		if (e->count > 0)
+			clv_state_add(a, e->x, e->u, e->t, e->count);
+	}
+	PG_RETURN_POINTER(a);
+}
+
+/* Serialize a state to bytea (pqformat, with a version byte). */
+Datum
+segment_clv_fit_serialfn(PG_FUNCTION_ARGS)
+{
+	ClvAggState *state = (ClvAggState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+	int64		i;
+
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, CLV_STATE_VERSION);
+	pq_sendbyte(&buf, state->kind);
+	pq_sendbyte(&buf, state->unit);
+	pq_sendbyte(&buf, state->options.verbose ? 1 : 0);
+	pq_sendfloat8(&buf, state->options.penalizer);
+	pq_sendint32(&buf, state->options.max_iter);
+	pq_sendfloat8(&buf, state->options.tol);
+	pq_sendint64(&buf, state->n_null);
+	pq_sendint64(&buf, state->n_one_time);
+	pq_sendint64(&buf, state->nentries);
+	for (i = 0; i < state->capacity; i++)
+	{
+		ClvEntry   *e = &state->entries[i];
+
+		if (e->count == 0)
+			continue;
+		pq_sendfloat8(&buf, e->x);
+		pq_sendfloat8(&buf, e->u);
+		pq_sendfloat8(&buf, e->t);
+		pq_sendint64(&buf, e->count);
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* Rebuild a state from its serialized form, validating it. */
+Datum
+segment_clv_fit_deserialfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = clv_aggcontext(fcinfo);
+	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
+	StringInfoData buf;
+	ClvAggState *state;
+	int			kind;
+	int64		nentries;
+	int64		i;
+
+	buf.data = VARDATA_ANY(bytes);
+	buf.len = VARSIZE_ANY_EXHDR(bytes);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+
+	if (pq_getmsgbyte(&buf) != CLV_STATE_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("unsupported clv fit state version")));
+	kind = pq_getmsgbyte(&buf);
+	if (kind < CLV_BGNBD || kind > CLV_GAMMA_GAMMA)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid clv fit state")));
+	state = clv_state_new(aggcontext, (ClvKind) kind, NULL);
+	state->unit = pq_getmsgbyte(&buf);
+	state->options.verbose = pq_getmsgbyte(&buf) != 0;
+	state->options.penalizer = pq_getmsgfloat8(&buf);
+	state->options.max_iter = pq_getmsgint(&buf, 4);
+	state->options.tol = pq_getmsgfloat8(&buf);
+	state->n_null = pq_getmsgint64(&buf);
+	state->n_one_time = pq_getmsgint64(&buf);
+	nentries = pq_getmsgint64(&buf);
+	if (clv_unit_name(state->unit)[0] == 'u' || state->n_null < 0 ||
+		state->n_one_time < 0 || nentries < 0 ||
+		nentries * 32 != (int64) (buf.len - buf.cursor))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid clv fit state")));
+	for (i = 0; i < nentries; i++)
+	{
+		double		x = pq_getmsgfloat8(&buf);
+		double		u = pq_getmsgfloat8(&buf);
+		double		t = pq_getmsgfloat8(&buf);
+		int64		count = pq_getmsgint64(&buf);
+
+		if (count <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid clv fit state")));
+		clv_state_add(state, x, u, t, count);
+	}
+	pq_getmsgend(&buf);
+	PG_RETURN_POINTER(state);
+}
+
+/* Order entries by x (the kernel caches per-x terms), then T, then u. */
+static int
+clv_entry_cmp(const void *pa, const void *pb)
+{
+	const ClvEntry *a = (const ClvEntry *) pa;
+	const ClvEntry *b = (const ClvEntry *) pb;
+
+	if (a->x != b->x)
+		return a->x < b->x ? -1 : 1;
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	if (a->u != b->u)
+		return a->u < b->u ? -1 : 1;
+	return 0;
+}
+
+/* Final: fit the model to the distinct summaries; NULL for no rows. */
+Datum
+segment_clv_fit_finalfn(PG_FUNCTION_ARGS)
+{
+	ClvAggState *state = PG_ARGISNULL(0) ? NULL : (ClvAggState *) PG_GETARG_POINTER(0);
+	ClvKind		kind;
+	ClvEntry   *sorted;
+	double	   *x,
+			   *u,
+			   *t,
+			   *w;
+	ClvData		data;
+	ClvFitResult result;
+	ClvModel   *model;
+	int64		n = 0;
+	int64		i;
+	bool		any_repeat = false;
+
+	if (state == NULL || (state->nentries == 0 && state->n_one_time == 0))
+		PG_RETURN_NULL();
+	kind = state->kind;
+
+	sorted = MemoryContextAllocHuge(CurrentMemoryContext,
+									mul_size(Max(state->nentries, 1), sizeof(ClvEntry)));
+	for (i = 0; i < state->capacity; i++)
+		if (state->entries[i].count > 0)
+		{
+			sorted[n++] = state->entries[i];
+			if (state->entries[i].x > 0)
+				any_repeat = true;
+		}
+	if (!any_repeat)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s needs at least one customer with a repeat purchase (x > 0)",
+						clv_agg_name(kind)),
+				 errdetail("Without repeat purchases the likelihood has no maximum.")));
+	qsort(sorted, n, sizeof(ClvEntry), clv_entry_cmp);
+
+	x = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(n, sizeof(double)));
+	u = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(n, sizeof(double)));
+	t = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(n, sizeof(double)));
+	w = MemoryContextAllocHuge(CurrentMemoryContext, mul_size(n, sizeof(double)));
+	for (i = 0; i < n; i++)
+	{
+		x[i] = sorted[i].x;
+		u[i] = sorted[i].u;
+		t[i] = sorted[i].t;
+		w[i] = (double) sorted[i].count;
+	}
+	data.n = n;
+	data.x = x;
+	data.t_x = u;
+	data.t = t;
+	data.w = w;
+
+	clv_fit(kind, &data, &state->options, &result);
+
+	if (!isfinite(result.loglik))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s could not evaluate the log-likelihood of this data",
+						clv_agg_name(kind)),
+				 errdetail("The log-likelihood was not finite at any starting point.")));
+	if (!result.converged)
+		ereport(WARNING,
+				(errmsg("%s did not converge", clv_agg_name(kind)),
+				 errdetail("After %d iterations the largest gradient component was %g%s.",
+						   result.iterations, result.grad_norm,
+						   result.at_bound ? " and a parameter reached the bound 1e-8 or 1e8" : ""),
+				 errhint("The model reports \"converged\": false. Raise max_iter or tol, "
+						 "or add a small penalizer such as 0.001.")));
+
+	model = clv_model_new(kind);
+	model->unit = state->unit;
+	model->converged = result.converged;
+	model->iterations = result.iterations;
+	model->n_customers = state->n_customers;
+	model->n_distinct = state->nentries;
+	model->n_skipped_null = state->n_null;
+	model->n_skipped_one_time = state->n_one_time;
+	model->loglik = result.loglik;
+	model->gradient_norm = result.grad_norm;
+	model->penalizer = state->options.penalizer;
+	memcpy(model->params, result.params, sizeof(result.params));
+	PG_RETURN_POINTER(model);
+}

@@ -1,0 +1,130 @@
+/*-------------------------------------------------------------------------
+ *
+ * model.h
+ *	  The segment_model type (a fitted k-means model) and the k-means glue
+ *	  shared by kmeans_fit, the kmeans window function and assign_segment.
+ *
+ * A model maps a raw feature vector x (original units) to model space in
+ * two steps, per feature j: an optional transform t_j (log1p or none),
+ * then scaling z_j = (t_j(x_j) - center[j]) / scale[j].  Centroids are
+ * stored in model space, so assignment is exact nearest-centroid search;
+ * model_centroids() maps them back to original units.
+ *
+ * Glossary:
+ *	  raw		a feature vector as the user passed it
+ *	  model space	after transform and scaling; where k-means ran
+ *	  segment	1-based cluster id in canonical order (size desc, then
+ *				centroid lexicographic), as SQL sees it
+ *
+ * src/model.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGMENT_MODEL_H
+#define SEGMENT_MODEL_H
+
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+
+#include "kmeans.h"
+
+/* version byte of the stored (and send/recv) form of segment_model */
+#define SEGMENT_MODEL_VERSION 1
+
+/* limits that keep every size product far from overflow */
+#define SEGMENT_KMEANS_MAX_K 10000
+#define SEGMENT_KMEANS_MAX_D 10000
+
+typedef enum SegmentScale
+{
+	SEGMENT_SCALE_NONE = 0,
+	SEGMENT_SCALE_ZSCORE,
+	SEGMENT_SCALE_MINMAX,
+	SEGMENT_SCALE_ROBUST
+} SegmentScale;
+
+typedef enum SegmentTransform
+{
+	SEGMENT_TRANSFORM_NONE = 0,
+	SEGMENT_TRANSFORM_LOG1P
+} SegmentTransform;
+
+/* one entry of the "transform" option before feature names are resolved */
+typedef struct KMeansTransformSpec
+{
+	char	   *key;			/* feature name, or 1-based index as text */
+	SegmentTransform kind;
+} KMeansTransformSpec;
+
+/* parsed options of kmeans_fit / kmeans (see kmeans_parse_options) */
+typedef struct KMeansOptions
+{
+	int64		seed;
+	int			n_init;
+	int			max_iter;
+	double		tol;
+	KMeansInit	init;
+	double	   *init_centroids; /* original units, init_k rows of init_d */
+	int			init_k;
+	int			init_d;
+	SegmentScale scale;
+	int			n_transform;
+	KMeansTransformSpec *transform;
+	int			n_feature_names;	/* -1 when not given */
+	char	  **feature_names;
+	bool		verbose;
+} KMeansOptions;
+
+/* a decoded segment_model */
+typedef struct SegmentModel
+{
+	int32		k;
+	int32		d;
+	int64		n;				/* rows fitted */
+	int64		n_null;			/* NULL feature arrays skipped */
+	double		inertia;		/* in model space */
+	int32		n_iter;
+	bool		converged;
+	int64		seed;
+	int32		n_init;
+	int32		max_iter;
+	double		tol;
+	KMeansInit	init;
+	SegmentScale scale_method;
+	uint8	   *transform;		/* d SegmentTransform values */
+	double	   *center;			/* d */
+	double	   *scale;			/* d, > 0 */
+	double	   *centroids;		/* k*d, model space, row-major */
+	int64	   *sizes;			/* k */
+	char	  **feature_names;	/* d names, or NULL */
+} SegmentModel;
+
+/* GUC segment.kmeans_memory_limit, in kB (defined in segment.c) */
+extern int	segment_kmeans_memory_limit;
+
+/* model.c */
+extern bytea *segment_model_encode(const SegmentModel *model);
+extern SegmentModel *segment_model_decode(const char *data, int len, int errcode_bad);
+extern SegmentModel *segment_model_from_datum(Datum datum);
+extern SegmentModel *segment_model_cached(FunctionCallInfo fcinfo, int argno);
+extern void segment_model_to_space(const SegmentModel *model, const double *raw,
+								   double *out);
+extern void segment_model_centroid_original(const SegmentModel *model, int c,
+											double *out);
+extern double segment_apply_transform(SegmentTransform kind, double value,
+									  int feature);
+extern const char *segment_scale_name(SegmentScale scale);
+extern const char *segment_init_name(KMeansInit init);
+extern void segment_append_float8(StringInfo buf, double value);
+extern bool segment_numeric_to_int64(Numeric num, int64 *result);
+extern double *segment_kmeans_features(ArrayType *array, int *d);
+extern void segment_check_memory(Size bytes, const char *what);
+
+/* kmeans_agg.c */
+extern void kmeans_parse_options(Jsonb *options, KMeansOptions *opts);
+extern SegmentModel *kmeans_fit_rows(double *X, int64 n, int d, int64 n_null,
+									 int k, const KMeansOptions *opts);
+
+#endif							/* SEGMENT_MODEL_H */
