@@ -37,6 +37,11 @@ SELECT kmeans_fit('{{1,2},{3,4}}'::float8[], 1);
 \echo :LAST_ERROR_SQLSTATE
 SELECT kmeans_fit(CASE WHEN i = 7 THEN ARRAY[1, 2, 3] ELSE f END, 2) FROM km_err;
 \echo :LAST_ERROR_SQLSTATE
+-- finite features whose mean or range overflow (22003, not a misleading k error)
+SELECT kmeans_fit(ARRAY[x], 2) FROM (VALUES (1e308::float8), (1.5e308), (1.7e308), (-1e308)) v(x);
+\echo :LAST_ERROR_SQLSTATE
+SELECT kmeans_fit(ARRAY[x], 2, '{"scale": "minmax"}') FROM (VALUES (1e308::float8), (-1e308), (0)) v(x);
+\echo :LAST_ERROR_SQLSTATE
 
 -- options: unknown, wrong types, bad values
 SELECT kmeans_fit(f, 2, '{"n_clusters": 2}') FROM km_err;

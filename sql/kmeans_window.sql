@@ -46,5 +46,16 @@ SELECT kmeans(CASE WHEN i = 5 THEN ARRAY[1]::float8[] ELSE f END, 2) OVER () FRO
 \echo :LAST_ERROR_SQLSTATE
 SELECT kmeans(f, 2, '{"nope": 1}') OVER () FROM km_win;
 \echo :LAST_ERROR_SQLSTATE
+-- k or options varying within a partition
+SELECT kmeans(f, CASE WHEN i < 3 THEN 1 ELSE 3 END) OVER () FROM km_win;
+\echo :LAST_ERROR_SQLSTATE
+SELECT kmeans(f, 2, CASE WHEN i < 3 THEN '{}' ELSE '{"seed": 7}' END::jsonb) OVER () FROM km_win;
+\echo :LAST_ERROR_SQLSTATE
+-- a volatile argument evaluated again per row with another length
+CREATE TEMP SEQUENCE km_seq;
+SELECT g, kmeans(CASE WHEN nextval('km_seq') <= 2 THEN ARRAY[0, 100 * g]::float8[] ELSE ARRAY[0]::float8[] END,
+                 2, '{"scale": "none"}') OVER ()
+FROM generate_series(0, 1) g;
+\echo :LAST_ERROR_SQLSTATE
 
 DROP TABLE km_win;

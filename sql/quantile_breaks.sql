@@ -5,13 +5,7 @@ RESET client_min_messages;
 SET search_path = segment, public;
 SET extra_float_digits = 0;
 
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/err.sql
 
 -- hand-checkable: 12 values into 5 bins start at positions 0, 3, 6, 8, 10,
 -- so the cut points are the 3rd, 6th, 8th and 10th smallest values

@@ -4,13 +4,7 @@ CREATE EXTENSION IF NOT EXISTS segment;
 RESET client_min_messages;
 SET search_path = segment, public;
 
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/err.sql
 
 -- On distinct values the score equals ntile's bucket, also when n is not
 -- a multiple of bins (the first n % bins buckets get one more row).

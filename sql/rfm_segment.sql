@@ -4,13 +4,7 @@ CREATE EXTENSION IF NOT EXISTS segment;
 RESET client_min_messages;
 SET search_path = segment, public;
 
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/err.sql
 
 -- the whole default map, R (rows) against FM = round((F + M) / 2)
 SELECT r, string_agg(rfm_segment(r, fm, fm), ' | ' ORDER BY fm) AS fm_1_to_5

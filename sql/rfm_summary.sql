@@ -6,14 +6,7 @@ SET search_path = segment, public;
 SET TimeZone = 'UTC';
 SET extra_float_digits = 0;
 
--- report SQLSTATE and message of a failing statement, one line per case
-CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/err.sql
 
 CREATE TABLE orders (customer int, ordered_at timestamptz, amount numeric);
 INSERT INTO orders VALUES
@@ -68,3 +61,7 @@ SELECT pg_temp.err($$ SELECT rfm_summary('-infinity'::timestamptz, 1.0, '2024-01
 SELECT pg_temp.err($$ SELECT rfm_summary('2024-01-01'::timestamptz, 'NaN'::numeric, '2024-01-10') $$);
 SELECT pg_temp.err($$ SELECT rfm_summary('2024-01-01'::timestamptz, 'Infinity'::float8, '2024-01-10') $$);
 SELECT pg_temp.err($$ SELECT rfm_summary(ordered_at, amount, '2024-01-10'::timestamptz + customer * interval '1 day') FROM orders $$);
+
+-- finite amounts whose sum overflows: an error, not Infinity or NaN
+SELECT pg_temp.err($$ SELECT rfm_summary(t, a, '2024-01-10')
+    FROM (VALUES ('2024-01-01'::timestamptz, 1e308::float8), ('2024-01-01', 1e308), ('2024-01-02', 1)) v(t, a) $$);

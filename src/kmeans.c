@@ -846,6 +846,31 @@ km_assign_hamerly(KMRunState *st, bool accumulate)
 	return changed;
 }
 
+/* Copy row x, centered on the data mean, into block row r; record its squared norm. */
+static inline void
+km_block_load(KMWork *w, const double *x, int r, int d)
+{
+	double	   *xb = w->xblock + (Size) r * d;
+	double		s = 0.0;
+	int			t;
+
+	for (t = 0; t < d; t++)
+	{
+		xb[t] = x[t] - w->mean[t];
+		s += xb[t] * xb[t];
+	}
+	w->xnorm[r] = s;
+}
+
+/* dblock = -2 xblock ccent^T for the first rows rows of the block. */
+static inline void
+km_block_dgemm(KMWork *w, int rows, int k, int d)
+{
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+				rows, k, d, -2.0, w->xblock, d, w->ccent, d,
+				0.0, w->dblock, k);
+}
+
 /* prepare centered centers and their norms for the BLAS path */
 static void
 km_blas_prepare(KMRunState *st)
@@ -891,22 +916,8 @@ km_assign_blas(KMRunState *st, bool accumulate)
 
 		CHECK_FOR_INTERRUPTS();
 		for (r = 0; r < rows; r++)
-		{
-			const double *x = X + (i0 + r) * d;
-			double	   *xb = w->xblock + (Size) r * d;
-			double		s = 0.0;
-			int			t;
-
-			for (t = 0; t < d; t++)
-			{
-				xb[t] = x[t] - w->mean[t];
-				s += xb[t] * xb[t];
-			}
-			w->xnorm[r] = s;
-		}
-		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-					rows, k, d, -2.0, w->xblock, d, w->ccent, d,
-					0.0, w->dblock, k);
+			km_block_load(w, X + (i0 + r) * d, r, d);
+		km_block_dgemm(w, rows, k, d);
 		for (r = 0; r < rows; r++)
 		{
 			const double *drow = w->dblock + (Size) r * k;
@@ -959,22 +970,8 @@ km_blas_flush(KMRunState *st, int rows, bool accumulate)
 	int			r;
 
 	for (r = 0; r < rows; r++)
-	{
-		const double *x = X + w->pend[r] * d;
-		double	   *xb = w->xblock + (Size) r * d;
-		double		s = 0.0;
-		int			t;
-
-		for (t = 0; t < d; t++)
-		{
-			xb[t] = x[t] - w->mean[t];
-			s += xb[t] * xb[t];
-		}
-		w->xnorm[r] = s;
-	}
-	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-				rows, k, d, -2.0, w->xblock, d, w->ccent, d,
-				0.0, w->dblock, k);
+		km_block_load(w, X + w->pend[r] * d, r, d);
+	km_block_dgemm(w, rows, k, d);
 	for (r = 0; r < rows; r++)
 	{
 		const double *drow = w->dblock + (Size) r * k;

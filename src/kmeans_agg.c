@@ -44,6 +44,7 @@
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -461,15 +462,13 @@ sort_rows(double *X, int64 n, int d)
 		sort_rows_any(X, n, sizeof(double) * d, &d);
 }
 
-/* qsort comparator for doubles. */
-static int
-float8_cmp(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
+#define ST_SORT sort_float8
+#define ST_ELEMENT_TYPE double
+#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /* Linear-interpolated quantile p of sorted values (numpy's default). */
 static double
@@ -500,20 +499,28 @@ compute_scaler(const double *X, int64 n, int d, SegmentScale method,
 	{
 		/* two passes: mean, then population variance (StandardScaler, ddof 0) */
 		for (i = 0; i < n; i++)
+		{
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
 			for (j = 0; j < d; j++)
 				center[j] += X[i * d + j];
+		}
 		for (j = 0; j < d; j++)
 		{
 			center[j] /= (double) n;
 			scale[j] = 0.0;
 		}
 		for (i = 0; i < n; i++)
+		{
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
 			for (j = 0; j < d; j++)
 			{
 				double		dv = X[i * d + j] - center[j];
 
 				scale[j] += dv * dv;
 			}
+		}
 		for (j = 0; j < d; j++)
 			scale[j] = sqrt(scale[j] / (double) n);
 	}
@@ -543,16 +550,21 @@ compute_scaler(const double *X, int64 n, int d, SegmentScale method,
 			for (i = 0; i < n; i++)
 				col[i] = X[i * d + j];
 			if (j > 0)			/* the first column is already sorted */
-				qsort(col, n, sizeof(double), float8_cmp);
+				sort_float8(col, n);
 			center[j] = sorted_quantile(col, n, 0.5);
 			scale[j] = sorted_quantile(col, n, 0.75) - sorted_quantile(col, n, 0.25);
 		}
 		pfree(col);
 	}
-	/* constant features: scale 1, as scikit-learn's scalers do */
 	for (j = 0; j < d; j++)
-		if (!(scale[j] > 0) || !isfinite(scale[j]))
+	{
+		/* finite inputs whose mean, spread or range overflow */
+		if (!isfinite(center[j]) || !isfinite(scale[j]))
+			float_overflow_error();
+		/* constant features: scale 1, as scikit-learn's scalers do */
+		if (!(scale[j] > 0))
 			scale[j] = 1.0;
+	}
 }
 
 /*

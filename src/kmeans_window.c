@@ -33,6 +33,9 @@ typedef struct KMeansWindowPartition
 	bool		ready;			/* model fitted (or partition found empty) */
 	SegmentModel *model;		/* NULL if the partition has no non-NULL row */
 	double	   *point;			/* d scratch for the current row */
+	int32		k;				/* k of the partition's first row */
+	Jsonb	   *options;		/* options of the first row (NULL: none) */
+	bool		constant_args;	/* k and options are constants: no per-row check */
 } KMeansWindowPartition;
 
 PG_FUNCTION_INFO_V1(segment_kmeans_window);
@@ -68,6 +71,8 @@ kmeans_window_prepare(WindowObject winobj, KMeansWindowPartition *part)
 		options = DatumGetJsonbPCopy(value);
 	kmeans_parse_options(options, &opts);
 	MemoryContextSwitchTo(old);
+	part->k = k;
+	part->options = options;
 
 	tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "kmeans window rows",
 								   ALLOCSET_DEFAULT_SIZES);
@@ -122,6 +127,33 @@ kmeans_window_prepare(WindowObject winobj, KMeansWindowPartition *part)
 	pfree(X);
 }
 
+/* Raise 22023 if this row's k or options differ from the partition's. */
+static void
+kmeans_window_check_args(WindowObject winobj, KMeansWindowPartition *part)
+{
+	bool		isnull;
+	Datum		value;
+	Jsonb	   *options;
+	bool		same;
+
+	value = WinGetFuncArgCurrent(winobj, 1, &isnull);
+	same = !isnull && DatumGetInt32(value) == part->k;
+	if (same)
+	{
+		value = WinGetFuncArgCurrent(winobj, 2, &isnull);
+		options = isnull ? NULL : DatumGetJsonbP(value);
+		if (options == NULL || part->options == NULL)
+			same = (options == part->options);
+		else
+			same = VARSIZE(options) == VARSIZE(part->options) &&
+				memcmp(options, part->options, VARSIZE(options)) == 0;
+	}
+	if (!same)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k and options must be the same for every row of a kmeans partition")));
+}
+
 /* kmeans(features, k, options) OVER (...): the segment 1..k of this row. */
 Datum
 segment_kmeans_window(PG_FUNCTION_ARGS)
@@ -138,7 +170,13 @@ segment_kmeans_window(PG_FUNCTION_ARGS)
 	part = (KMeansWindowPartition *)
 		WinGetPartitionLocalMemory(winobj, sizeof(KMeansWindowPartition));
 	if (!part->ready)
+	{
+		part->constant_args = get_fn_expr_arg_stable(fcinfo->flinfo, 1) &&
+			get_fn_expr_arg_stable(fcinfo->flinfo, 2);
 		kmeans_window_prepare(winobj, part);
+	}
+	else if (!part->constant_args)
+		kmeans_window_check_args(winobj, part);
 
 	value = WinGetFuncArgCurrent(winobj, 0, &isnull);
 	if (isnull || part->model == NULL)
@@ -146,7 +184,12 @@ segment_kmeans_window(PG_FUNCTION_ARGS)
 	m = part->model;
 	array = DatumGetArrayTypeP(value);
 	x = segment_kmeans_features(array, &d);
-	Assert(d == m->d);
+	/* the argument is evaluated again here: a volatile one may differ */
+	if (d != m->d)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("all feature arrays of a kmeans partition must have the same length"),
+				 errdetail("Lengths %d and %d were given.", m->d, d)));
 	segment_model_to_space(m, x, part->point);
 	PG_RETURN_INT32(kmeans_nearest(part->point, m->d, m->centroids, m->k, NULL) + 1);
 }

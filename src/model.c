@@ -56,6 +56,7 @@ typedef struct ModelReader
 /* the per-query cache that assign_segment and friends keep in fn_extra */
 typedef struct ModelCache
 {
+	MemoryContext context;		/* holds key, detoasted copy and model; reset on a miss */
 	Size		keylen;
 	char	   *key;			/* raw datum bytes (or toast pointer) */
 	SegmentModel *model;
@@ -315,20 +316,23 @@ segment_model_cached(FunctionCallInfo fcinfo, int argno)
 		memcmp(cache->key, v, keylen) == 0)
 		return cache->model;
 
-	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	if (cache == NULL)
 	{
-		cache = palloc0(sizeof(ModelCache));
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ModelCache));
+		cache->context = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
+											   "segment model cache",
+											   ALLOCSET_SMALL_SIZES);
 		fcinfo->flinfo->fn_extra = cache;
 	}
 	else
 	{
-		/* the old model is small; keep it simple and let fn_mcxt own it */
-		if (cache->key != NULL)
-			pfree(cache->key);
+		/* a different model: forget the previous one entirely */
+		MemoryContextReset(cache->context);
 		cache->key = NULL;
 		cache->keylen = 0;
+		cache->model = NULL;
 	}
+	old = MemoryContextSwitchTo(cache->context);
 	cache->model = segment_model_from_datum(datum);
 	cache->key = palloc(keylen);
 	memcpy(cache->key, v, keylen);

@@ -167,8 +167,15 @@ segment_quantile_breaks_serialfn(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	int64		i;
 
+	/* a worker's state must fit in one bytea to reach the leader */
+	if ((Size) state->n >= (MaxAllocSize - 64) / sizeof(double))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("quantile_breaks state of " INT64_FORMAT " values is too large to pass between parallel workers",
+						state->n),
+				 errhint("Disable parallel query for this statement (SET max_parallel_workers_per_gather = 0).")));
 	pq_begintypsend(&buf);
-	enlargeStringInfo(&buf, 16 + state->n * sizeof(double));
+	enlargeStringInfo(&buf, 16 + (int) (state->n * sizeof(double)));
 	pq_sendbyte(&buf, QUANTILE_STATE_VERSION);
 	pq_sendint32(&buf, state->bins);
 	pq_sendint64(&buf, state->n);

@@ -171,7 +171,11 @@ rfm_add_first_day_amount(RfmState *state, int32 day, double amount)
 		state->first_day_amount = amount;
 	}
 	else if (day == state->first_day)
+	{
 		state->first_day_amount += amount;
+		if (unlikely(isinf(state->first_day_amount)))
+			float_overflow_error();
+	}
 }
 
 /* Shared transition logic once the amount is a finite double. */
@@ -222,6 +226,8 @@ rfm_transition(FunctionCallInfo fcinfo, bool amount_null, double amount)
 	day = timestamptz_day(ordered_at);
 	state->orders++;
 	state->total += amount;
+	if (unlikely(isinf(state->total)))
+		float_overflow_error();
 	if (ordered_at < state->first_at)
 		state->first_at = ordered_at;
 	if (ordered_at > state->last_at)
@@ -280,6 +286,8 @@ segment_rfm_combinefn(PG_FUNCTION_ARGS)
 
 	a->orders += b->orders;
 	a->total += b->total;
+	if (unlikely(isinf(a->total)))
+		float_overflow_error();
 	a->first_at = Min(a->first_at, b->first_at);
 	a->last_at = Max(a->last_at, b->last_at);
 	if (b->ndays > 0)
@@ -287,7 +295,7 @@ segment_rfm_combinefn(PG_FUNCTION_ARGS)
 
 	/* union of two sorted day sets */
 	merged = MemoryContextAlloc(aggcontext,
-								((Size) a->ndays + b->ndays) * sizeof(int32) + 1);
+								Max((Size) a->ndays + b->ndays, 1) * sizeof(int32));
 	while (i < a->ndays || j < b->ndays)
 	{
 		int32		day;
@@ -305,9 +313,9 @@ segment_rfm_combinefn(PG_FUNCTION_ARGS)
 	}
 	if (a->days != a->inline_days)
 		pfree(a->days);
+	a->capacity = Max(a->ndays + b->ndays, 1);
 	a->days = merged;
 	a->ndays = n;
-	a->capacity = Max(n, 1);
 
 	PG_RETURN_POINTER(a);
 }

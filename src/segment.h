@@ -5,7 +5,8 @@
  *
  * Every C file of the extension includes this header right after
  * postgres.h.  Version differences are bridged here and nowhere else, so
- * the rest of the code is written against PostgreSQL 15's API.
+ * the rest of the code is written against PostgreSQL 15's API (the oldest
+ * supported: pg_prng and InitMaterializedSRF appeared in 15).
  *
  * src/segment.h
  *
@@ -21,9 +22,9 @@
 #include "varatt.h"
 #endif
 
+/* pg_prng, InitMaterializedSRF and MarkGUCPrefixReserved are 15+ APIs */
 #if PG_VERSION_NUM < 150000
-#define InitMaterializedSRF(fcinfo, flags) SetSingleFuncCall(fcinfo, flags)
-#define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
+#error "segment requires PostgreSQL 15 or later"
 #endif
 
 /* Largest number of quantile bins accepted by rfm_score and friends. */
