@@ -25,7 +25,7 @@ OBJS = \
 DATA = segment--1.0.sql $(wildcard segment--*--*.sql)
 
 # Regression tests, in order; each file creates the extension itself.
-REGRESS = rfm_summary rfm_score quantile_breaks rfm_segment kmeans kmeans_errors kmeans_window kmeans_parallel security parallel catalog_lint
+REGRESS = rfm_summary rfm_score quantile_breaks rfm_segment kmeans kmeans_errors kmeans_window kmeans_parallel security clv clv_errors parallel catalog_lint
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 PG_CONFIG ?= pg_config

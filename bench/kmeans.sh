@@ -6,12 +6,9 @@
 #
 #   bench/kmeans.sh [customers]     (default 1,000,000; KMEANS_BENCH_N32 rows for d=32)
 set -euo pipefail
-. "$(dirname "$0")/../scripts/common.sh"
+. "$(dirname "$0")/common.sh"
 customers="${1:-1000000}"
 
-install_deps
-build_install
-make_workdir
-start_cluster
+bench_setup
 log "k-means benchmark, $customers customers"
 /usr/bin/python3 "$SEGMENT_ROOT/bench/kmeans_bench.py" "$customers"

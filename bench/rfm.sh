@@ -7,15 +7,11 @@
 # Times are server execution times from EXPLAIN (ANALYZE, TIMING OFF), the
 # median of 3 runs each, alternating between the two sides.  Prints ratios.
 set -euo pipefail
-. "$(dirname "$0")/../scripts/common.sh"
+. "$(dirname "$0")/common.sh"
 customers="${1:-1000000}"
 
-install_deps
-build_install
-make_workdir
-start_cluster
+bench_setup
 
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 q -c "CREATE EXTENSION segment"
 log "generating $customers customers"
 q -v customers="$customers" -f "$SEGMENT_ROOT/bench/generate_orders.sql" >/dev/null
@@ -25,24 +21,6 @@ q -c "CREATE TABLE customers AS
             FROM orders GROUP BY customer) x; ANALYZE customers"
 q -c "SELECT 'orders: ' || (SELECT count(*) FROM orders) || ', customers: ' || (SELECT count(*) FROM customers)"
 
-# median execution time (ms) of a query over 3 runs
-time_ms() {
-    q -c "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) $1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Execution Time"])'
-}
-compare() {
-    local name="$1" ours="$2" theirs="$3" a=() b=() i
-    for i in 1 2 3; do
-        a+=("$(time_ms "$ours")")
-        b+=("$(time_ms "$theirs")")
-    done
-    python3 - "$name" "${a[@]}" "${b[@]}" <<'PY'
-import sys, statistics
-name = sys.argv[1]
-a = statistics.median(map(float, sys.argv[2:5]))
-b = statistics.median(map(float, sys.argv[5:8]))
-print(f"{name}: segment {a:.0f} ms, baseline {b:.0f} ms, baseline/segment = {b/a:.2f}x")
-PY
-}
 
 log "three scores over all customers: rfm_score vs ntile(5) OVER (ORDER BY ...)"
 compare "scores" \

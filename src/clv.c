@@ -40,8 +40,12 @@
  * 2F1 is summed from its power series with all terms positive (every
  * caller has a, b, c > 0 and 0 <= z < 1), so there is no cancellation;
  * the running sum is rescaled to stay in range and the result returned as
- * a logarithm.  The series is abandoned (NaN) past CLV_HYP2F1_MAX_TERMS,
- * which only happens for z within about 1e-5 of 1.
+ * a logarithm.  The series is abandoned (NaN) past CLV_HYP2F1_MAX_TERMS
+ * terms in predictions (z within about 3e-4 of 1: 22003) and past
+ * CLV_HYP2F1_FIT_TERMS while fitting, where the point is treated as
+ * infeasible: that bounds the cost of one likelihood evaluation when a
+ * diverging Pareto/NBD fit (no visible drop-out: s, beta -> infinity)
+ * drives the argument toward 1, and such a fit ends "not converged".
  *
  * Optimizer: BFGS on the logarithms of the parameters (positivity for
  * free), Armijo backtracking, inverse-Hessian reset on a failed line
@@ -49,9 +53,11 @@
  * The objective is lifetimes' (Davidson-Pilon): the mean negative
  * log-likelihood per customer plus penalizer * sum(params^2).  Gradients
  * are analytic for BG/NBD and Gamma-Gamma (digamma) and central
- * differences for Pareto/NBD.  Two starts (all parameters 1, and 1 with
- * the time or money scale parameter set to the data's mean) are run; the
- * lower objective wins.  Converged means the largest gradient component
+ * differences for Pareto/NBD.  The first run starts from all parameters
+ * 1 (as lifetimes does); when it does not converge, or ends on the box, a
+ * second run starts with the time or money scale parameters (alpha and
+ * beta, or gamma) at the data's mean T (or mean spend), and the lower
+ * objective wins.  Converged means the largest gradient component
  * fell below tol away from the box; anything else is reported as not
  * converged, never silently.
  *
@@ -72,7 +78,8 @@
 #include "clv.h"
 
 #define CLV_LOG_BOUND 18.420680743952367	/* log(1e8) */
-#define CLV_HYP2F1_MAX_TERMS 2000000
+#define CLV_HYP2F1_MAX_TERMS 100000
+#define CLV_HYP2F1_FIT_TERMS 5000
 #define CLV_FD_STEP 1e-5
 
 /* Objective state shared by the optimizer callbacks. */
@@ -153,9 +160,9 @@ clv_log1mexp(double u)
 	return log1p(-exp(u));
 }
 
-/* Gauss hypergeometric 2F1(a, b; c; z) for 0 <= z < 1, as a logarithm. */
-double
-clv_log_hyp2f1(double a, double b, double c, double z)
+/* 2F1(a, b; c; z) for 0 <= z < 1 as a logarithm, NaN past max_terms terms. */
+static double
+clv_log_hyp2f1_n(double a, double b, double c, double z, int max_terms)
 {
 	double		term = 1.0;
 	double		sum = 1.0;
@@ -166,7 +173,7 @@ clv_log_hyp2f1(double a, double b, double c, double z)
 		return NAN;
 	if (z == 0.0)
 		return 0.0;
-	for (n = 0; n < CLV_HYP2F1_MAX_TERMS; n++)
+	for (n = 0; n < max_terms; n++)
 	{
 		term *= (a + n) * (b + n) / ((c + n) * (n + 1.0)) * z;
 		sum += term;
@@ -176,13 +183,24 @@ clv_log_hyp2f1(double a, double b, double c, double z)
 			term *= 1e-280;
 			offset += 280.0 * M_LN10;
 		}
-		/* terms are positive; stop once they shrink and no longer count */
-		if (term <= sum * 1e-17 && (a + n + 1) * (b + n + 1) * z < (c + n + 1) * (n + 2.0))
+		/*
+		 * Terms are positive.  Once they shrink, the tail is at most
+		 * term * z / (1 - z) for large n; stop when that no longer counts.
+		 */
+		if (term * z <= sum * 1e-17 * (1.0 - z) &&
+			(a + n + 1) * (b + n + 1) * z < (c + n + 1) * (n + 2.0))
 			return offset + log(sum);
 		if (!isfinite(sum))
 			return NAN;
 	}
 	return NAN;
+}
+
+/* Gauss hypergeometric 2F1(a, b; c; z) for 0 <= z < 1, as a logarithm. */
+double
+clv_log_hyp2f1(double a, double b, double c, double z)
+{
+	return clv_log_hyp2f1_n(a, b, c, z, CLV_HYP2F1_MAX_TERMS);
 }
 
 /*
@@ -197,6 +215,8 @@ bgnbd_loglik(const double *params, const ClvData *data, double *grad)
 				b = params[3];
 	double		ll = 0.0;
 	double		last_x = -1.0;
+	double		last_T = -1.0;
+	double		log_aT = 0.0;
 	double		lg_x = 0.0,
 				dr_x = 0.0,
 				da_x = 0.0,
@@ -225,11 +245,16 @@ bgnbd_loglik(const double *params, const ClvData *data, double *grad)
 					tx = data->t_x[i],
 					T = data->t[i],
 					w = data->w[i];
-		double		log_aT = log(alpha + T);
 		double		a3,
 					a4,
 					lse;
 
+		/* rows come sorted by (x, T, t_x): T repeats in runs */
+		if (T != last_T)
+		{
+			log_aT = log(alpha + T);
+			last_T = T;
+		}
 		if (x != last_x)
 		{
 			/* A1 + A2 without the alpha and T terms */
@@ -280,16 +305,30 @@ bgnbd_loglik(const double *params, const ClvData *data, double *grad)
 	return ll;
 }
 
-/* log F(u) of the Pareto/NBD A0 term (see the file header). */
+/*
+ * log F(u) of the Pareto/NBD A0 term (see the file header), through
+ * Euler's transformation 2F1(a,b;c;z) = (1-z)^(c-a-b) 2F1(c-a,c-b;c;z):
+ * with c = a + 1 the transformed series has first parameter 1 and terms
+ * that shrink monotonically from the start, so it neither overflows nor
+ * needs more terms than the original.
+ */
 static double
-pnbd_log_f(double r, double alpha, double s, double beta, double x, double u)
+pnbd_log_f(double r, double alpha, double s, double beta, double x, double u,
+		   int max_terms)
 {
 	double		m = r + s + x;
+	double		z;
 
 	if (alpha >= beta)
-		return clv_log_hyp2f1(m, s + 1.0, m + 1.0, (alpha - beta) / (alpha + u))
+	{
+		/* 2F1(m, s+1; m+1; z) = (1-z)^(-s) 2F1(1, r+x; m+1; z) */
+		z = (alpha - beta) / (alpha + u);
+		return -s * log1p(-z) + clv_log_hyp2f1_n(1.0, r + x, m + 1.0, z, max_terms)
 			- m * log(alpha + u);
-	return clv_log_hyp2f1(m, r + x, m + 1.0, (beta - alpha) / (beta + u))
+	}
+	/* 2F1(m, r+x; m+1; z) = (1-z)^(1-r-x) 2F1(1, s+1; m+1; z) */
+	z = (beta - alpha) / (beta + u);
+	return (1.0 - r - x) * log1p(-z) + clv_log_hyp2f1_n(1.0, s + 1.0, m + 1.0, z, max_terms)
 		- m * log(beta + u);
 }
 
@@ -300,7 +339,7 @@ pnbd_log_f(double r, double alpha, double s, double beta, double x, double u)
  */
 static void
 pnbd_terms(const double *params, double x, double tx, double T,
-		   double *l1, double *l2)
+		   int max_terms, double *l1, double *l2)
 {
 	double		r = params[0],
 				alpha = params[1],
@@ -315,8 +354,8 @@ pnbd_terms(const double *params, double x, double tx, double T,
 		*l2 = -INFINITY;
 		return;
 	}
-	ftx = pnbd_log_f(r, alpha, s, beta, x, tx);
-	fT = pnbd_log_f(r, alpha, s, beta, x, T);
+	ftx = pnbd_log_f(r, alpha, s, beta, x, tx, max_terms);
+	fT = pnbd_log_f(r, alpha, s, beta, x, T, max_terms);
 	*l2 = log(s / (r + s + x)) + ftx + clv_log1mexp(fT - ftx);
 	if (isnan(*l2))
 		*l2 = NAN;
@@ -348,7 +387,8 @@ pnbd_loglik(const double *params, const ClvData *data)
 			lg_x = lgamma(r + x) - lg_r;
 			last_x = x;
 		}
-		pnbd_terms(params, x, data->t_x[i], data->t[i], &l1, &l2);
+		pnbd_terms(params, x, data->t_x[i], data->t[i], CLV_HYP2F1_FIT_TERMS,
+				   &l1, &l2);
 		if (isnan(l2))
 			return -INFINITY;
 		ll += data->w[i] * (lg_x + common + clv_logaddexp(l1, l2));
@@ -541,6 +581,7 @@ clv_bfgs(const ClvObjective *obj, double *theta, const ClvFitOptions *options,
 	double		f;
 	bool		h_is_identity = true;
 	bool		first_update = true;
+	int			stalls = 0;
 	int			it;
 	int			i,
 				j;
@@ -657,10 +698,17 @@ clv_bfgs(const ClvObjective *obj, double *theta, const ClvFitOptions *options,
 			h_is_identity = false;
 		}
 
+		/* a run that keeps moving without gaining anything has stalled */
+		if (f - fn <= 1e-15 * fabs(f))
+			stalls++;
+		else
+			stalls = 0;
 		memcpy(theta, tn, sizeof(double) * k);
 		memcpy(g, gn, sizeof(double) * k);
 		f = fn;
 		*iterations = it + 1;
+		if (stalls >= 20)
+			break;
 	}
 	if (!*converged && clv_max_abs(g, k) <= options->tol)
 		*converged = true;
@@ -713,6 +761,9 @@ clv_fit(ClvKind kind, const ClvData *data,
 			if (kind == CLV_PARETO_NBD)
 				theta[3] = log(scale);
 		}
+		/* restart only when the first run failed */
+		if (start == 1 && result->converged)
+			break;
 		f = clv_bfgs(&obj, theta, options, &grad_norm, &iterations, &converged);
 		if (options->verbose)
 			ereport(NOTICE,
@@ -785,10 +836,15 @@ clv_probability_alive(ClvKind kind, const double *params,
 	{
 		double		a = params[2],
 					b = params[3];
+		double		odds;
 		double		logodds;
 
 		if (x == 0.0)
 			return 1.0;
+		/* odds of "dropped out at t_x" against "alive" */
+		odds = a / (b + x - 1.0) * pow((alpha + T) / (alpha + t_x), r + x);
+		if (isfinite(odds))
+			return 1.0 / (1.0 + odds);
 		logodds = log(a) - log(b + x - 1.0) + (r + x) * (log(alpha + T) - log(alpha + t_x));
 		return exp(-clv_logaddexp(0.0, logodds));
 	}
@@ -799,7 +855,7 @@ clv_probability_alive(ClvKind kind, const double *params,
 
 		(void) r;
 		(void) alpha;
-		pnbd_terms(params, x, t_x, T, &l1, &l2);
+		pnbd_terms(params, x, t_x, T, CLV_HYP2F1_MAX_TERMS, &l1, &l2);
 		if (isnan(l2))
 			return NAN;
 		return exp(l1 - clv_logaddexp(l1, l2));

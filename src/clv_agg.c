@@ -635,6 +635,8 @@ segment_clv_fit_finalfn(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("%s needs at least one customer with a repeat purchase (x > 0)",
 						clv_agg_name(kind)),
+				 kind == CLV_GAMMA_GAMMA ?
+				 errdetail("Every row had x = 0 and was skipped: one-time buyers carry no repeat spend.") :
 				 errdetail("Without repeat purchases the likelihood has no maximum.")));
 	qsort(sorted, n, sizeof(ClvEntry), clv_entry_cmp);
 

@@ -83,7 +83,7 @@ clv_finite_result(double value, const char *fname)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("%s: the result is not a finite number for these parameters", fname),
 				 errhint("BG/NBD predictions need a + b > 1 (the hypergeometric series); "
-						 "horizons that make t / (alpha + T + t) within 1e-5 of 1 are too long.")));
+						 "horizons that bring t / (alpha + T + t) within about 3e-4 of 1 are too long.")));
 	return value;
 }
 

@@ -8,7 +8,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(segment_node datasets_dir need_dataset);
+our @EXPORT = qw(segment_node datasets_dir need_dataset load_whitespace_table load_csv_table);
 
 # A started cluster with the extension created in database postgres.
 sub segment_node
@@ -39,6 +39,39 @@ sub need_dataset
 	  . " (set SEGMENT_DATASETS): skipped"
 	  unless -r $path;
 	return $path;
+}
+
+# Load the first $columns whitespace-separated fields of each data line of
+# $path (CRLF or LF; lines not starting with a digit, such as headers, are
+# skipped) into an existing table through COPY FROM STDIN.
+sub load_whitespace_table
+{
+	my ($node, $table, $path, $columns) = @_;
+	open my $fh, '<', $path or die "$path: $!";
+	my @rows;
+	while (my $line = <$fh>)
+	{
+		$line =~ s/\r?\n$//;
+		$line =~ s/^\s+//;
+		next unless $line =~ /^\d/;
+		push @rows, join("\t", (split /\s+/, $line)[0 .. $columns - 1]);
+	}
+	close $fh;
+	$node->safe_psql('postgres', "COPY $table FROM STDIN;\n" . join("\n", @rows) . "\n\\.\n");
+	return scalar @rows;
+}
+
+# Load a simple comma-separated file with a header line (no quoting) into
+# an existing table through COPY FROM STDIN.
+sub load_csv_table
+{
+	my ($node, $table, $path) = @_;
+	open my $fh, '<', $path or die "$path: $!";
+	my (undef, @lines) = <$fh>;
+	close $fh;
+	my @rows = map { s/\r?\n$//r =~ s/,/\t/gr } @lines;
+	$node->safe_psql('postgres', "COPY $table FROM STDIN;\n" . join("\n", @rows) . "\n\\.\n");
+	return scalar @rows;
 }
 
 1;

@@ -13,39 +13,15 @@ my $master = need_dataset('cdnow/CDNOW_master.txt');
 
 my $node = segment_node('cdnow');
 
-# CDNOW files are whitespace-separated with CRLF endings: load them as
-# tab-separated text through COPY FROM STDIN.
-sub load_whitespace_file
-{
-	my ($table, $path, $columns) = @_;
-	open my $fh, '<', $path or die "$path: $!";
-	my @rows;
-	while (my $line = <$fh>)
-	{
-		$line =~ s/\r?\n$//;
-		$line =~ s/^\s+//;
-		next if $line eq '';
-		my @f = split /\s+/, $line;
-		push @rows, join("\t", @f[0 .. $columns - 1]);
-	}
-	close $fh;
-	return join("\n", @rows) . "\n\\.\n";
-}
-
 $node->safe_psql('postgres', q{
 	CREATE TABLE cdnow_tx (master_id int, customer int, day text, cds int, amount numeric);
 	CREATE TABLE published (customer int, x int, t_x float8, t float8, zbar float8);
 	CREATE TABLE master_tx (customer int, day text, cds int, amount numeric);
 });
-$node->safe_psql('postgres', "COPY cdnow_tx FROM STDIN;\n" . load_whitespace_file('cdnow_tx', $sample, 5));
-$node->safe_psql('postgres', "COPY master_tx FROM STDIN;\n" . load_whitespace_file('master_tx', $master, 4)
-	  =~ s/^customer_id.*\n//r);
-{
-	open my $fh, '<', $summary or die "$summary: $!";
-	my @rows = map { s/\r?\n$//r =~ s/,/\t/gr } grep { !/^ID,/ } <$fh>;
-	close $fh;
-	$node->safe_psql('postgres', "COPY published FROM STDIN;\n" . join("\n", @rows) . "\n\\.\n");
-}
+# CDNOW files are whitespace-separated with CRLF endings
+load_whitespace_table($node, 'cdnow_tx', $sample, 5);
+load_whitespace_table($node, 'master_tx', $master, 4);
+load_csv_table($node, 'published', $summary);
 
 is($node->safe_psql('postgres', 'SELECT count(*), count(DISTINCT customer) FROM cdnow_tx'),
 	'6919|2357', 'CDNOW sample loaded: 6,919 transactions of 2,357 customers');
