@@ -18,14 +18,20 @@ OBJS = \
 	src/clv_predict.o \
 	src/kmeans.o \
 	src/model.o \
+	src/feature_rows.o \
 	src/kmeans_agg.o \
 	src/kmeans_window.o \
-	src/kmeans_assign.o
+	src/kmeans_assign.o \
+	src/hungarian.o \
+	src/segmentation.o \
+	src/metrics.o \
+	src/kmeans_eval.o \
+	src/segment_profile.o
 
 DATA = segment--1.0.sql $(wildcard segment--*--*.sql)
 
 # Regression tests, in order; each file creates the extension itself.
-REGRESS = rfm_summary rfm_score quantile_breaks rfm_segment kmeans kmeans_errors kmeans_window kmeans_parallel security clv clv_errors parallel catalog_lint
+REGRESS = rfm_summary rfm_score quantile_breaks rfm_segment kmeans kmeans_errors kmeans_window kmeans_parallel managed_segmentation segment_quality security clv clv_errors parallel catalog_lint
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 PG_CONFIG ?= pg_config

@@ -31,6 +31,11 @@
  *	  scale zscore    customer features have different units (days,
  *	                  counts, money); unscaled, the largest unit wins
  *	  transform none  explicit per feature; log1p for skewed money
+ *	  min_segment_share 0  keep every segment; when set, segments holding
+ *	                  fewer rows than this share are dissolved (their
+ *	                  centroids dropped, Lloyd rerun from the survivors)
+ *	                  until every segment is large enough; the model
+ *	                  records requested_k and the reduction (issue 4)
  *
  * src/kmeans_agg.c
  *
@@ -50,24 +55,19 @@
 #include "utils/numeric.h"
 
 #include "segment.h"
+#include "feature_rows.h"
 #include "kmeans.h"
 #include "model.h"
 
 #define KMEANS_STATE_VERSION 1
 
 #define KMEANS_VALID_OPTIONS \
-	"seed, n_init, max_iter, tol, init, scale, transform, feature_names, verbose"
+	"seed, n_init, max_iter, tol, init, scale, transform, feature_names, verbose, min_segment_share"
 
 typedef struct KMeansAggState
 {
 	int32		k;
-	Jsonb	   *options;		/* copy of the first row's options */
-	KMeansOptions opts;			/* parsed options */
-	int32		d;				/* 0 until the first non-NULL row */
-	int64		n;				/* rows collected */
-	int64		n_null;			/* NULL feature arrays skipped */
-	int64		capacity;		/* rows that fit in rows[] */
-	double	   *rows;			/* n*d, row-major */
+	FeatureRows fr;				/* options and collected rows */
 } KMeansAggState;
 
 PG_FUNCTION_INFO_V1(segment_kmeans_fit_transfn);
@@ -317,6 +317,12 @@ kmeans_parse_options(Jsonb *options, KMeansOptions *opts)
 			parse_transform(&kv, opts);
 		else if (strcmp(key, "feature_names") == 0)
 			parse_feature_names(&kv, opts);
+		else if (strcmp(key, "min_segment_share") == 0)
+		{
+			opts->min_segment_share = option_float8(&kv, key);
+			if (opts->min_segment_share < 0 || opts->min_segment_share >= 0.5)
+				option_error(key, "must be at least 0 and less than 0.5");
+		}
 		else if (strcmp(key, "verbose") == 0)
 		{
 			if (kv.type != jbvBool)
@@ -449,8 +455,8 @@ typedef struct Row4
 #include "lib/sort_template.h"
 
 /* Sort n rows of d doubles lexicographically, in place. */
-static void
-sort_rows(double *X, int64 n, int d)
+void
+kmeans_sort_rows(double *X, int64 n, int d)
 {
 	if (d == 2)
 		sort_rows2((Row2 *) X, n);
@@ -568,6 +574,84 @@ compute_scaler(const double *X, int64 n, int d, SegmentScale method,
 }
 
 /*
+ * Option min_segment_share: while some segment holds fewer than
+ * share * n rows, drop those segments' centroids and rerun Lloyd from the
+ * surviving ones (their rows join the nearest survivor).  Segments are in
+ * canonical order (size descending), so the survivors are the first ones.
+ * Updates m (k, centroids, sizes, reduction) and result (inertia, ...).
+ */
+static void
+dissolve_small_segments(const double *X, int64 n, SegmentModel *m,
+						KMeansParams *params, KMeansResult *result, void *work,
+						const KMeansOptions *opts)
+{
+	double		floor_rows = opts->min_segment_share * (double) n;
+	int			k = m->k;
+	int			d = m->d;
+	int			dissolved = 0;
+
+	for (;;)
+	{
+		int			keep = k;
+		double	   *init;
+
+		while (keep > 1 && (double) m->sizes[keep - 1] < floor_rows)
+			keep--;
+		if (keep == k)
+			break;
+		dissolved += k - keep;
+		init = palloc(sizeof(double) * keep * d);
+		memcpy(init, m->centroids, sizeof(double) * keep * d);
+		params->k = keep;
+		params->n_init = 1;
+		params->init = KMEANS_INIT_GIVEN;
+		params->init_centroids = init;
+		params->verbose = false;
+		kmeans_run(X, n, params, result, work);
+		kmeans_canonicalize(m->centroids, m->sizes, result->labels, n, d, keep);
+		pfree(init);
+		k = keep;
+		if (k == 1)
+			break;
+	}
+	if (dissolved > 0)
+	{
+		m->k = k;
+		m->reduction = psprintf("min_segment_share %g: %d segment%s smaller than %g rows dissolved, k reduced from %d to %d",
+								opts->min_segment_share, dissolved,
+								dissolved == 1 ? "" : "s", floor_rows,
+								m->requested_k, k);
+	}
+}
+
+/* NOTICE when a fitted segment holds less than SEGMENT_SMALL_SHARE of the rows. */
+static void
+notice_small_segments(const SegmentModel *m)
+{
+	int			c;
+	int			small = 0;
+	int			smallest = -1;
+
+	for (c = 0; c < m->k; c++)
+	{
+		if ((double) m->sizes[c] < SEGMENT_SMALL_SHARE * (double) m->n)
+		{
+			small++;
+			if (smallest < 0 || m->sizes[c] < m->sizes[smallest])
+				smallest = c;
+		}
+	}
+	if (small > 0)
+		ereport(NOTICE,
+				(errmsg("%d of %d segments hold less than %g%% of the rows",
+						small, m->k, SEGMENT_SMALL_SHARE * 100),
+				 errdetail("Segment %d holds " INT64_FORMAT " of " INT64_FORMAT " rows (%.2f%%).",
+						   smallest + 1, m->sizes[smallest], m->n,
+						   100.0 * (double) m->sizes[smallest] / (double) m->n),
+				 errhint("Set option min_segment_share to dissolve small segments, or choose a smaller k.")));
+}
+
+/*
  * Fit a model on n raw rows X (n*d, modified in place: sorted, transformed,
  * scaled).  n_null is recorded in the model.  Errors: 22023 for k versus the
  * data or options, 2202E for dimension mismatches, 54000 over the memory
@@ -641,7 +725,7 @@ kmeans_fit_rows(double *X, int64 n, int d, int64 n_null, int k,
 
 	/* order independence: sort raw rows, then everything is a function of them */
 	CHECK_FOR_INTERRUPTS();
-	sort_rows(X, n, d);
+	kmeans_sort_rows(X, n, d);
 	CHECK_FOR_INTERRUPTS();
 
 	for (j = 0; j < d; j++)
@@ -704,9 +788,17 @@ kmeans_fit_rows(double *X, int64 n, int d, int64 n_null, int k,
 	work = palloc_extended(Max(work_bytes, 1), MCXT_ALLOC_HUGE);
 
 	kmeans_run(X, n, &params, &result, work);
-	pfree(work);
 	kmeans_canonicalize(m->centroids, m->sizes, result.labels, n, d, k);
+
+	m->requested_k = k;
+	m->min_segment_share = opts->min_segment_share;
+	if (opts->min_segment_share > 0)
+		dissolve_small_segments(X, n, m, &params, &result, work, opts);
+	pfree(work);
 	pfree(result.labels);
+	k = m->k;
+	if (!opts->quiet)
+		notice_small_segments(m);
 
 	for (i = 0; i < (int64) k * d; i++)
 		if (!isfinite(m->centroids[i]))
@@ -740,79 +832,12 @@ kmeans_aggcontext(FunctionCallInfo fcinfo)
 static KMeansAggState *
 kmeans_state_new(MemoryContext context, int32 k, Jsonb *options)
 {
-	MemoryContext old = MemoryContextSwitchTo(context);
-	KMeansAggState *state = palloc0(sizeof(KMeansAggState));
+	KMeansAggState *state = MemoryContextAllocZero(context, sizeof(KMeansAggState));
 
 	state->k = k;
-	if (options != NULL)
-	{
-		state->options = palloc(VARSIZE(options));
-		memcpy(state->options, options, VARSIZE(options));
-	}
-	kmeans_parse_options(state->options, &state->opts);
-	check_k(k, &state->opts);
-	MemoryContextSwitchTo(old);
+	feature_rows_init(&state->fr, context, options);
+	check_k(k, &state->fr.opts);
 	return state;
-}
-
-/* Are two (possibly NULL) options values the same jsonb? */
-static bool
-same_options(Jsonb *a, Jsonb *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
-}
-
-/* Every row of a group must give the same k and options. */
-static void
-check_same_args(KMeansAggState *state, int32 k, Jsonb *options)
-{
-	if (state->k != k)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k must be the same for every row of a kmeans_fit group"),
-				 errdetail("Values %d and %d were given.", state->k, k)));
-	if (state->options != options && !same_options(state->options, options))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("options must be the same for every row of a kmeans_fit group")));
-}
-
-/* Grow the row buffer to hold need rows, within the memory limit. */
-static void
-kmeans_reserve(KMeansAggState *state, int64 need)
-{
-	int64		capacity;
-	Size		row_bytes = sizeof(double) * state->d;
-	Size		limit_rows = ((Size) segment_kmeans_memory_limit * 1024) / row_bytes;
-
-	if (need <= state->capacity)
-		return;
-	segment_check_memory(mul_size((Size) need, row_bytes), "kmeans_fit");
-	capacity = Max(need, state->capacity * 2);
-	capacity = Max(capacity, 1024);
-	capacity = Min((Size) capacity, limit_rows);
-	capacity = Max(capacity, need);
-	if (state->rows == NULL)
-		state->rows = MemoryContextAllocHuge(GetMemoryChunkContext(state),
-											 mul_size((Size) capacity, row_bytes));
-	else
-		state->rows = repalloc_huge(state->rows, mul_size((Size) capacity, row_bytes));
-	state->capacity = capacity;
-}
-
-/* Set the dimension from the first row, or check a later row against it. */
-static void
-kmeans_check_dim(KMeansAggState *state, int d)
-{
-	if (state->d == 0)
-		state->d = d;
-	else if (state->d != d)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("all feature arrays of a kmeans_fit group must have the same length"),
-				 errdetail("Lengths %d and %d were given.", state->d, d)));
 }
 
 /* Transition: append a non-NULL feature row; count NULL arrays. */
@@ -823,9 +848,6 @@ segment_kmeans_fit_transfn(PG_FUNCTION_ARGS)
 	KMeansAggState *state = PG_ARGISNULL(0) ? NULL : (KMeansAggState *) PG_GETARG_POINTER(0);
 	Jsonb	   *options = (PG_NARGS() < 4 || PG_ARGISNULL(3)) ? NULL : PG_GETARG_JSONB_P(3);
 	int32		k;
-	ArrayType  *array;
-	double	   *x;
-	int			d;
 
 	if (PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -834,20 +856,18 @@ segment_kmeans_fit_transfn(PG_FUNCTION_ARGS)
 	k = PG_GETARG_INT32(2);
 	if (state == NULL)
 		state = kmeans_state_new(aggcontext, k, options);
-	else
-		check_same_args(state, k, options);
+	else if (state->k != k)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be the same for every row of a kmeans_fit group"),
+				 errdetail("Values %d and %d were given.", state->k, k)));
+	else if (!feature_rows_same_options(&state->fr, options))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options must be the same for every row of a kmeans_fit group")));
 
-	if (PG_ARGISNULL(1))
-	{
-		state->n_null++;
-		PG_RETURN_POINTER(state);
-	}
-	array = PG_GETARG_ARRAYTYPE_P(1);
-	x = segment_kmeans_features(array, &d);
-	kmeans_check_dim(state, d);
-	kmeans_reserve(state, state->n + 1);
-	memcpy(state->rows + state->n * d, x, sizeof(double) * d);
-	state->n++;
+	feature_rows_add(&state->fr, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1),
+					 "kmeans_fit");
 	PG_RETURN_POINTER(state);
 }
 
@@ -866,67 +886,30 @@ segment_kmeans_fit_combinefn(PG_FUNCTION_ARGS)
 		/* a deserialized state already lives in aggcontext: adopt it */
 		if (GetMemoryChunkContext(b) == aggcontext)
 			PG_RETURN_POINTER(b);
-		a = kmeans_state_new(aggcontext, b->k, b->options);
+		a = kmeans_state_new(aggcontext, b->k, b->fr.options);
 	}
-	else
-	{
-		if (a->k != b->k || !same_options(a->options, b->options))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("cannot combine kmeans_fit states with different k or options")));
-	}
-	a->n_null += b->n_null;
-	if (b->n > 0)
-	{
-		kmeans_check_dim(a, b->d);
-		kmeans_reserve(a, a->n + b->n);
-		memcpy(a->rows + a->n * a->d, b->rows, sizeof(double) * b->n * b->d);
-		a->n += b->n;
-		if (GetMemoryChunkContext(b) == aggcontext && b->rows != NULL)
-		{
-			pfree(b->rows);
-			b->rows = NULL;
-			b->n = 0;
-			b->capacity = 0;
-		}
-	}
+	else if (a->k != b->k || !feature_rows_same_options(&a->fr, b->fr.options))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot combine kmeans_fit states with different k or options")));
+	feature_rows_merge(&a->fr, &b->fr, "kmeans_fit");
+	/* a deserialized partial state is ours: free its copy of the rows now */
+	if (GetMemoryChunkContext(b) == aggcontext)
+		feature_rows_release(&b->fr);
 	PG_RETURN_POINTER(a);
 }
 
-/* Serialize: version, k, options, d, counts, rows. */
+/* Serialize: version, k, then the rows (feature_rows_send). */
 Datum
 segment_kmeans_fit_serialfn(PG_FUNCTION_ARGS)
 {
 	KMeansAggState *state = (KMeansAggState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
-	Size		need;
-	int64		i;
 
-	need = add_size(mul_size(mul_size((Size) state->n, (Size) Max(state->d, 1)),
-							 sizeof(double)),
-					64 + (state->options ? VARSIZE(state->options) : 0));
-	if (need >= MaxAllocSize)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("kmeans_fit partial state of " INT64_FORMAT " rows is too large to pass between parallel workers",
-						state->n),
-				 errhint("Disable parallel query for this statement (SET max_parallel_workers_per_gather = 0).")));
 	pq_begintypsend(&buf);
-	enlargeStringInfo(&buf, need);
 	pq_sendbyte(&buf, KMEANS_STATE_VERSION);
 	pq_sendint32(&buf, state->k);
-	if (state->options != NULL)
-	{
-		pq_sendint32(&buf, VARSIZE(state->options));
-		pq_sendbytes(&buf, (char *) state->options, VARSIZE(state->options));
-	}
-	else
-		pq_sendint32(&buf, 0);
-	pq_sendint32(&buf, state->d);
-	pq_sendint64(&buf, state->n);
-	pq_sendint64(&buf, state->n_null);
-	for (i = 0; i < state->n * state->d; i++)
-		pq_sendfloat8(&buf, state->rows[i]);
+	feature_rows_send(&buf, &state->fr, "kmeans_fit");
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -938,13 +921,7 @@ segment_kmeans_fit_deserialfn(PG_FUNCTION_ARGS)
 	bytea	   *bytes = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	KMeansAggState *state;
-	Jsonb	   *options = NULL;
 	int32		k;
-	int32		optlen;
-	int32		d;
-	int64		n;
-	int64		n_null;
-	int64		i;
 
 	buf.data = VARDATA_ANY(bytes);
 	buf.len = VARSIZE_ANY_EXHDR(bytes);
@@ -955,42 +932,8 @@ segment_kmeans_fit_deserialfn(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("unsupported kmeans_fit state version")));
 	k = pq_getmsgint(&buf, 4);
-	optlen = pq_getmsgint(&buf, 4);
-	if (optlen < 0 || optlen > buf.len - buf.cursor ||
-		(optlen > 0 && optlen < (int32) VARHDRSZ))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid kmeans_fit state")));
-	if (optlen > 0)
-	{
-		options = palloc(optlen);
-		memcpy(options, pq_getmsgbytes(&buf, optlen), optlen);
-		if ((int32) VARSIZE(options) != optlen)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("invalid kmeans_fit state")));
-	}
-	d = pq_getmsgint(&buf, 4);
-	n = pq_getmsgint64(&buf);
-	n_null = pq_getmsgint64(&buf);
-	if (d < 0 || d > SEGMENT_KMEANS_MAX_D || n < 0 || n_null < 0 ||
-		(n > 0 && d == 0) ||
-		(d > 0 && n != (buf.len - buf.cursor) / ((int64) sizeof(double) * d)) ||
-		(d > 0 && (buf.len - buf.cursor) % (sizeof(double) * d) != 0) ||
-		(d == 0 && buf.len != buf.cursor))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid kmeans_fit state")));
-	state = kmeans_state_new(aggcontext, k, options);
-	state->d = d;
-	state->n_null = n_null;
-	if (n > 0)
-	{
-		kmeans_reserve(state, n);
-		for (i = 0; i < n * d; i++)
-			state->rows[i] = pq_getmsgfloat8(&buf);
-		state->n = n;
-	}
+	state = kmeans_state_new(aggcontext, k, feature_rows_recv_options(&buf, "kmeans_fit"));
+	feature_rows_recv_rows(&buf, &state->fr, "kmeans_fit");
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(state);
 }
@@ -1002,9 +945,9 @@ segment_kmeans_fit_finalfn(PG_FUNCTION_ARGS)
 	KMeansAggState *state = PG_ARGISNULL(0) ? NULL : (KMeansAggState *) PG_GETARG_POINTER(0);
 	SegmentModel *model;
 
-	if (state == NULL || state->n == 0)
+	if (state == NULL || state->fr.n == 0)
 		PG_RETURN_NULL();
-	model = kmeans_fit_rows(state->rows, state->n, state->d, state->n_null,
-							state->k, &state->opts);
+	model = kmeans_fit_rows(state->fr.rows, state->fr.n, state->fr.d, state->fr.n_null,
+							state->k, &state->fr.opts);
 	PG_RETURN_BYTEA_P(segment_model_encode(model));
 }

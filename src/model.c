@@ -173,6 +173,18 @@ segment_model_encode(const SegmentModel *model)
 			pq_sendbytes(&buf, model->feature_names[j], len);
 		}
 	}
+	/* version 2 */
+	pq_sendint32(&buf, model->requested_k > 0 ? model->requested_k : model->k);
+	pq_sendfloat8(&buf, model->min_segment_share);
+	if (model->reduction != NULL)
+	{
+		int			len = strlen(model->reduction);
+
+		pq_sendint32(&buf, len);
+		pq_sendbytes(&buf, model->reduction, len);
+	}
+	else
+		pq_sendint32(&buf, 0);
 
 	result = (bytea *) palloc(VARHDRSZ + buf.len);
 	SET_VARSIZE(result, VARHDRSZ + buf.len);
@@ -200,12 +212,12 @@ segment_model_decode(const char *data, int len, int errcode_bad)
 	r.errcode_bad = errcode_bad;
 
 	version = rd_byte(&r);
-	if (version != SEGMENT_MODEL_VERSION)
+	if (version < SEGMENT_MODEL_VERSION_MIN || version > SEGMENT_MODEL_VERSION)
 		ereport(ERROR,
 				(errcode(errcode_bad),
 				 errmsg("unsupported segment_model version %d", (int) version),
-				 errhint("This build of segment reads version %d.",
-						 SEGMENT_MODEL_VERSION)));
+				 errhint("This build of segment reads versions %d to %d.",
+						 SEGMENT_MODEL_VERSION_MIN, SEGMENT_MODEL_VERSION)));
 	m->k = rd_int32(&r);
 	m->d = rd_int32(&r);
 	if (m->k < 1 || m->k > SEGMENT_KMEANS_MAX_K ||
@@ -280,6 +292,30 @@ segment_model_decode(const char *data, int len, int errcode_bad)
 				model_bad(errcode_bad, "A feature name contains a zero byte.");
 			m->feature_names[j] = pnstrdup(r.data + r.cursor, nlen);
 			r.cursor += nlen;
+		}
+	}
+	m->requested_k = m->k;
+	m->min_segment_share = 0.0;
+	m->reduction = NULL;
+	if (version >= 2)
+	{
+		int32		rlen;
+
+		m->requested_k = rd_int32(&r);
+		m->min_segment_share = rd_float8(&r);
+		if (m->requested_k < m->k || m->requested_k > SEGMENT_KMEANS_MAX_K ||
+			m->min_segment_share < 0 || m->min_segment_share >= 1)
+			model_bad(errcode_bad, "requested_k or min_segment_share is out of range.");
+		rlen = rd_int32(&r);
+		if (rlen < 0 || rlen > 4096)
+			model_bad(errcode_bad, "The reduction note has a bad length.");
+		if (rlen > 0)
+		{
+			rd_need(&r, rlen);
+			if (memchr(r.data + r.cursor, '\0', rlen) != NULL)
+				model_bad(errcode_bad, "The reduction note contains a zero byte.");
+			m->reduction = pnstrdup(r.data + r.cursor, rlen);
+			r.cursor += rlen;
 		}
 	}
 	if (r.cursor != r.len)
@@ -485,6 +521,14 @@ model_to_json(const SegmentModel *m)
 	segment_append_float8(&buf, m->tol);
 	appendStringInfo(&buf, ", \"init\": \"%s\", \"scale\": \"%s\"}",
 					 segment_init_name(m->init), segment_scale_name(m->scale_method));
+	appendStringInfo(&buf, ", \"requested_k\": %d, \"min_segment_share\": ",
+					 m->requested_k > 0 ? m->requested_k : m->k);
+	segment_append_float8(&buf, m->min_segment_share);
+	appendStringInfoString(&buf, ", \"reduction\": ");
+	if (m->reduction != NULL)
+		escape_json(&buf, m->reduction);
+	else
+		appendStringInfoString(&buf, "null");
 	appendStringInfoString(&buf, ", \"feature_names\": ");
 	if (m->feature_names == NULL)
 		appendStringInfoString(&buf, "null");
@@ -634,16 +678,20 @@ model_from_json(char *text)
 	static const char *const optkeys[] = {"seed", "n_init", "max_iter", "tol", "init", "scale"};
 	char	   *s;
 	int			j;
+	int			version;
 
 	if (!JsonContainerIsObject(root))
 		text_bad("The value must be a JSON object.");
-	if (JsonContainerSize(root) != lengthof(keys))
-		text_bad("The object must have exactly the keys version, k, d, n, n_null, inertia, n_iter, converged, options, feature_names, transform, center, scale, centroids, sizes.");
+	v = getKeyJsonValueFromContainer(root, "version", 7, NULL);
+	version = v != NULL ? json_int32(v, "version", 0, 255) : SEGMENT_MODEL_VERSION;
+	if (version < SEGMENT_MODEL_VERSION_MIN || version > SEGMENT_MODEL_VERSION)
+		text_bad("Unsupported version.");
+	if (JsonContainerSize(root) != lengthof(keys) + (version >= 2 ? 3 : 0))
+		text_bad(version >= 2 ?
+				 "The object must have exactly the keys version, k, d, n, n_null, inertia, n_iter, converged, options, requested_k, min_segment_share, reduction, feature_names, transform, center, scale, centroids, sizes." :
+				 "The object must have exactly the keys version, k, d, n, n_null, inertia, n_iter, converged, options, feature_names, transform, center, scale, centroids, sizes.");
 	for (j = 0; j < lengthof(keys); j++)
 		(void) json_get(root, keys[j]);
-
-	if (json_int32(json_get(root, "version"), "version", 0, 255) != SEGMENT_MODEL_VERSION)
-		text_bad("Unsupported version.");
 	m->k = json_int32(json_get(root, "k"), "k", 1, SEGMENT_KMEANS_MAX_K);
 	m->d = json_int32(json_get(root, "d"), "d", 1, SEGMENT_KMEANS_MAX_D);
 	m->n = json_int64(json_get(root, "n"), "n");
@@ -661,6 +709,17 @@ model_from_json(char *text)
 	opts = v->val.binary.data;
 	if (JsonContainerSize(opts) != lengthof(optkeys))
 		text_bad("\"options\" must have exactly the keys seed, n_init, max_iter, tol, init, scale.");
+	m->requested_k = 0;
+	if (version >= 2)
+	{
+		m->min_segment_share = json_float8(json_get(root, "min_segment_share"),
+										   "min_segment_share");
+		m->requested_k = json_int32(json_get(root, "requested_k"), "requested_k", 1,
+									SEGMENT_KMEANS_MAX_K);
+		v = json_get(root, "reduction");
+		if (v->type != jbvNull)
+			m->reduction = json_cstring(v, "reduction");
+	}
 	m->seed = json_int64(json_get(opts, "seed"), "seed");
 	m->n_init = json_int32(json_get(opts, "n_init"), "n_init", 1, PG_INT32_MAX);
 	m->max_iter = json_int32(json_get(opts, "max_iter"), "max_iter", 1, PG_INT32_MAX);

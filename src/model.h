@@ -30,8 +30,16 @@
 
 #include "kmeans.h"
 
-/* version byte of the stored (and send/recv) form of segment_model */
-#define SEGMENT_MODEL_VERSION 1
+/*
+ * version byte of the stored (and send/recv) form of segment_model; version
+ * 2 added requested_k, min_segment_share and reduction (issue 4); version 1
+ * values are still read (as requested_k = k, no floor, no reduction)
+ */
+#define SEGMENT_MODEL_VERSION 2
+#define SEGMENT_MODEL_VERSION_MIN 1
+
+/* a fitted segment below this share of rows draws a NOTICE */
+#define SEGMENT_SMALL_SHARE 0.02
 
 /* limits that keep every size product far from overflow */
 #define SEGMENT_KMEANS_MAX_K 10000
@@ -75,6 +83,8 @@ typedef struct KMeansOptions
 	int			n_feature_names;	/* -1 when not given */
 	char	  **feature_names;
 	bool		verbose;
+	double		min_segment_share;	/* 0: keep every segment */
+	bool		quiet;			/* no small-segment NOTICE (kmeans_sweep) */
 } KMeansOptions;
 
 /* a decoded segment_model */
@@ -99,6 +109,9 @@ typedef struct SegmentModel
 	double	   *centroids;		/* k*d, model space, row-major */
 	int64	   *sizes;			/* k */
 	char	  **feature_names;	/* d names, or NULL */
+	int32		requested_k;	/* k asked for; k is the effective one */
+	double		min_segment_share;	/* option min_segment_share (0: none) */
+	char	   *reduction;		/* why k < requested_k, or NULL */
 } SegmentModel;
 
 /* GUC segment.kmeans_memory_limit, in kB (defined in segment.c) */
@@ -124,6 +137,7 @@ extern void segment_check_memory(Size bytes, const char *what);
 
 /* kmeans_agg.c */
 extern void kmeans_parse_options(Jsonb *options, KMeansOptions *opts);
+extern void kmeans_sort_rows(double *X, int64 n, int d);
 extern SegmentModel *kmeans_fit_rows(double *X, int64 n, int d, int64 n_null,
 									 int k, const KMeansOptions *opts);
 

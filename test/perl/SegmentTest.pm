@@ -8,7 +8,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(segment_node datasets_dir need_dataset load_whitespace_table load_csv_table);
+our @EXPORT = qw(segment_node datasets_dir need_dataset load_whitespace_table load_csv_table csv_rows);
 
 # A started cluster with the extension created in database postgres.
 sub segment_node
@@ -61,15 +61,26 @@ sub load_whitespace_table
 	return scalar @rows;
 }
 
-# Load a simple comma-separated file with a header line (no quoting) into
-# an existing table through COPY FROM STDIN.
+# Rows of a simple comma-separated file (header dropped, CRLF tolerated,
+# no quoting) as lists of fields.
+sub csv_rows
+{
+	my ($path) = @_;
+	open my $fh, '<', $path or die "$path: $!";
+	local $/;
+	my $text = <$fh>;
+	close $fh;
+	my @lines = grep { $_ ne '' } split /\r?\n/, $text;
+	shift @lines;
+	return map { [ split /,/, $_ ] } @lines;
+}
+
+# Load a simple comma-separated file with a header line into an existing
+# table through COPY FROM STDIN.
 sub load_csv_table
 {
 	my ($node, $table, $path) = @_;
-	open my $fh, '<', $path or die "$path: $!";
-	my (undef, @lines) = <$fh>;
-	close $fh;
-	my @rows = map { s/\r?\n$//r =~ s/,/\t/gr } @lines;
+	my @rows = map { join("\t", @$_) } csv_rows($path);
 	$node->safe_psql('postgres', "COPY $table FROM STDIN;\n" . join("\n", @rows) . "\n\\.\n");
 	return scalar @rows;
 }

@@ -18,19 +18,6 @@ my $mall = need_dataset('mall_customers/Mall_Customers.csv');
 
 my $node = segment_node('kmeans_ref');
 
-# Rows of a CSV file (header dropped, CRLF tolerated) as lists of fields.
-sub csv_rows
-{
-	my ($path) = @_;
-	open my $fh, '<', $path or die "$path: $!";
-	local $/;
-	my $text = <$fh>;
-	close $fh;
-	my @lines = grep { $_ ne '' } split /\r?\n/, $text;
-	shift @lines;
-	return map { [ split /,/, $_ ] } @lines;
-}
-
 my @iris = csv_rows($iris);
 my @mall = csv_rows($mall);
 is(scalar(@iris), 150, 'iris: 150 rows');
