@@ -145,3 +145,6 @@ RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
+
+-- clv_model_jsonb is the function behind the ::jsonb cast
+SELECT bool_and(clv_model_jsonb(m) = m::jsonb) AS same_as_cast FROM clv_published;

@@ -161,3 +161,34 @@ SELECT (SELECT count(*) FROM segment.segmentations) AS segmentations,
        (SELECT count(*) FROM segment.assignment_history) AS history;
 DROP TABLE ms_cust, ms_dup, victim, "we'ird; $$tab""", ms_private;
 DROP ROLE regress_ms_owner, regress_ms_other;
+
+-- The helper functions refresh builds on, called directly.
+SET search_path = segment, public;
+CREATE TABLE ms_pts AS
+SELECT i, x, y, ARRAY[x, y]::float8[] AS f
+FROM generate_series(1, 300) i,
+     LATERAL (SELECT (i % 3) * 10 + (i % 7) * 0.1 AS x, (i % 3) * -5.0 + (i % 5) * 0.1 AS y) v;
+CREATE TABLE ms_models AS
+SELECT kmeans_fit(f, 3, '{"seed": 1}') AS m,
+       kmeans_fit(f, 2, '{"seed": 1}') AS m2 FROM ms_pts;
+-- match_segments: a model matched with itself maps every segment to itself at distance 0;
+-- matching 3 new segments to 2 old ones leaves one new segment unmatched (NULL)
+SELECT new_segment, old_segment, round(distance::numeric, 9) AS distance
+FROM ms_models, match_segments(m, m) ORDER BY 1;
+SELECT count(*) AS new_segments, count(old_segment) AS matched
+FROM ms_models, match_segments(m2, m);
+-- sampled_silhouette equals kmeans_evaluate's exact silhouette on the same rows
+SELECT abs(sampled_silhouette(m, (SELECT array_agg(f ORDER BY i) FROM ms_pts))
+           - (SELECT (kmeans_evaluate(f, m)->>'silhouette')::float8 FROM ms_pts)) < 1e-12 AS same_silhouette
+FROM ms_models;
+SELECT sampled_silhouette(m, '{}') IS NULL AS empty_sample_is_null FROM ms_models;
+SELECT pg_temp.err($$ SELECT sampled_silhouette(m, ARRAY[[1.0, 2.0, 3.0]]) FROM ms_models $$);
+-- segmentation_validate: the checks create/alter/refresh run
+SELECT segmentation_validate('ms_pts', 'i', ARRAY['x', 'y'], 3, '{}') IS NOT NULL AS valid;
+SELECT pg_temp.err($$ SELECT segmentation_validate('ms_pts', 'i', ARRAY['x', 'y'], 0, '{}') $$);
+SELECT pg_temp.err($$ SELECT segmentation_validate('ms_pts', 'i', ARRAY['f'], 3, '{}') $$);
+SELECT pg_temp.err($$ SELECT segmentation_validate('ms_pts', 'i; DROP TABLE ms_pts', ARRAY['x', 'y'], 3, '{}') $$);
+SELECT pg_temp.err($$ SELECT segmentation_validate('ms_pts', 'i', ARRAY['x', 'y'], 3, NULL) $$);
+-- segment_model_jsonb is the function behind the ::jsonb cast
+SELECT segment_model_jsonb(m) = m::jsonb AS same_as_cast FROM ms_models;
+DROP TABLE ms_pts, ms_models;

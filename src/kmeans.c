@@ -803,6 +803,27 @@ km_assign_loop(KMRunState *st, bool accumulate)
 	return changed;
 }
 
+/* Hamerly's s(j): half the distance from each center to its nearest other center. */
+static void
+km_half_separation(double *half_sep, const double *C, int k, int d)
+{
+	int			j;
+	int			j2;
+
+	for (j = 0; j < k; j++)
+		half_sep[j] = DBL_MAX;
+	for (j = 0; j < k; j++)
+		for (j2 = j + 1; j2 < k; j2++)
+		{
+			double		h = 0.5 * sqrt(sqdist(C + (Size) j * d, C + (Size) j2 * d, d));
+
+			if (h < half_sep[j])
+				half_sep[j] = h;
+			if (h < half_sep[j2])
+				half_sep[j2] = h;
+		}
+}
+
 /* Hamerly assignment using the bounds; returns the number of changed labels */
 static int64
 km_assign_hamerly(KMRunState *st, bool accumulate)
@@ -813,28 +834,11 @@ km_assign_hamerly(KMRunState *st, bool accumulate)
 	int			k = st->k;
 	int64		changed = 0;
 	int64		i0;
-	int			j;
 
 	if (!st->bounds_valid)
 		return km_assign_loop(st, accumulate);
 
-	/* s(j): half the distance to the nearest other center */
-	for (j = 0; j < k; j++)
-		w->half_sep[j] = DBL_MAX;
-	for (j = 0; j < k; j++)
-	{
-		int			j2;
-
-		for (j2 = j + 1; j2 < k; j2++)
-		{
-			double		h = 0.5 * sqrt(sqdist(C + (Size) j * d, C + (Size) j2 * d, d));
-
-			if (h < w->half_sep[j])
-				w->half_sep[j] = h;
-			if (h < w->half_sep[j2])
-				w->half_sep[j2] = h;
-		}
-	}
+	km_half_separation(w->half_sep, C, k, d);
 
 	for (i0 = 0; i0 < st->n; i0 += KM_CHUNK)
 	{
@@ -1056,23 +1060,7 @@ km_assign_hamerly_blas(KMRunState *st, bool accumulate)
 		return changed;
 	}
 
-	/* s(j): half the distance to the nearest other center */
-	for (j = 0; j < k; j++)
-		w->half_sep[j] = DBL_MAX;
-	for (j = 0; j < k; j++)
-	{
-		int			j2;
-
-		for (j2 = j + 1; j2 < k; j2++)
-		{
-			double		h = 0.5 * sqrt(sqdist(C + (Size) j * d, C + (Size) j2 * d, d));
-
-			if (h < w->half_sep[j])
-				w->half_sep[j] = h;
-			if (h < w->half_sep[j2])
-				w->half_sep[j2] = h;
-		}
-	}
+	km_half_separation(w->half_sep, C, k, d);
 
 	for (i = 0; i < st->n; i++)
 	{

@@ -31,6 +31,7 @@
 #include "utils/tuplestore.h"
 
 #include "segment.h"
+#include "metrics.h"
 #include "model.h"
 #include "hungarian.h"
 
@@ -158,27 +159,21 @@ segment_match_segments(PG_FUNCTION_ARGS)
  * Mean silhouette (Rousseeuw 1987) of the sample rows of points, each
  * labelled with its nearest centroid, distances in model space.  O(s^2 d)
  * for s sample rows, so the caller keeps s small (about 1000).  A point
- * alone in its cluster scores 0, as in scikit-learn; NULL when fewer than
- * two clusters occur in the sample.
+ * alone in its cluster scores 0, as in scikit-learn; NULL when the
+ * silhouette is undefined (fewer than two clusters, or as many as rows).
  */
 Datum
 segment_sampled_silhouette(PG_FUNCTION_ARGS)
 {
 	SegmentModel *m = segment_model_from_datum(PG_GETARG_DATUM(0));
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
-	int			d = m->d,
-				k = m->k;
-	int			s,
-				i,
-				j,
-				c;
+	int			d = m->d;
+	int			s;
+	int			i;
 	double	   *raw;
 	double	   *z;
-	int		   *label;
-	int		   *count;
-	double	   *sum;
-	double		total = 0.0;
-	int			nclusters = 0;
+	int32	   *label;
+	double		silhouette;
 
 	if (ARR_NDIM(arr) == 0)
 		PG_RETURN_NULL();
@@ -198,48 +193,15 @@ segment_sampled_silhouette(PG_FUNCTION_ARGS)
 				 errhint("Use at most 100000 rows.")));
 	raw = (double *) ARR_DATA_PTR(arr);
 	z = palloc(sizeof(double) * s * d);
-	label = palloc(sizeof(int) * s);
-	count = palloc0(sizeof(int) * k);
-	sum = palloc(sizeof(double) * k);
+	label = palloc(sizeof(int32) * s);
 	for (i = 0; i < s; i++)
 	{
 		segment_model_to_space(m, raw + (Size) i * d, z + (Size) i * d);
-		label[i] = kmeans_nearest(z + (Size) i * d, d, m->centroids, k, NULL);
-		if (count[label[i]]++ == 0)
-			nclusters++;
+		label[i] = kmeans_nearest(z + (Size) i * d, d, m->centroids, m->k, NULL);
 	}
-	if (nclusters < 2)
+	/* the same silhouette as kmeans_evaluate (metrics.c); NaN when undefined */
+	silhouette = metrics_silhouette(z, s, d, label, m->k);
+	if (isnan(silhouette))
 		PG_RETURN_NULL();
-
-	for (i = 0; i < s; i++)
-	{
-		double		a,
-					b = INFINITY;
-
-		CHECK_FOR_INTERRUPTS();
-		for (c = 0; c < k; c++)
-			sum[c] = 0.0;
-		for (j = 0; j < s; j++)
-		{
-			double		dd = 0.0;
-			int			f;
-
-			for (f = 0; f < d; f++)
-			{
-				double		diff = z[(Size) i * d + f] - z[(Size) j * d + f];
-
-				dd += diff * diff;
-			}
-			sum[label[j]] += sqrt(dd);
-		}
-		if (count[label[i]] <= 1)
-			continue;			/* singleton: silhouette 0 */
-		a = sum[label[i]] / (count[label[i]] - 1);
-		for (c = 0; c < k; c++)
-			if (c != label[i] && count[c] > 0)
-				b = Min(b, sum[c] / count[c]);
-		if (Max(a, b) > 0)
-			total += (b - a) / Max(a, b);
-	}
-	PG_RETURN_FLOAT8(total / s);
+	PG_RETURN_FLOAT8(silhouette);
 }
