@@ -876,8 +876,25 @@ CREATE POLICY run_segments_owner ON @extschema@.run_segments
     USING (run_id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT r.run_id FROM @extschema@.runs r)));
 CREATE POLICY assignment_history_owner ON @extschema@.assignment_history
     USING (run_id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT r.run_id FROM @extschema@.runs r)));
-GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.segmentations, @extschema@.runs,
+-- Run ids cannot be forged: a new run must carry the id this session just
+-- drew from runs_run_id_seq, and run_id is not updatable.  Since every
+-- run_segments and assignment_history row must name a run its writer can
+-- see, nobody can plant rows under a run id that another role's refresh
+-- will draw later.  (One check per refresh, not per assignment row.)
+CREATE FUNCTION @extschema@.current_run_id()
+RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$ SELECT pg_catalog.currval('runs_run_id_seq') $$;
+COMMENT ON FUNCTION @extschema@.current_run_id() IS
+'the run id this session last drew (currval of runs_run_id_seq); the runs insert policy requires it';
+CREATE POLICY runs_fresh_id ON @extschema@.runs AS RESTRICTIVE FOR INSERT
+    WITH CHECK (run_id OPERATOR(pg_catalog.=) @extschema@.current_run_id());
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.segmentations,
     @extschema@.run_segments, @extschema@.assignment_history TO PUBLIC;
+GRANT SELECT, INSERT, DELETE ON @extschema@.runs TO PUBLIC;
+GRANT UPDATE (finished_at, duration, customers, new_customers, removed_customers, changed,
+              silhouette, steps) ON @extschema@.runs TO PUBLIC;
 GRANT USAGE, SELECT ON SEQUENCE @extschema@.segmentations_segmentation_id_seq,
     @extschema@.runs_run_id_seq TO PUBLIC;
 
@@ -1147,6 +1164,15 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'segmentation "%" was dropped', p_name USING ERRCODE = '42704';
     END IF;
+    -- The source is read with the caller's rights, and a view can call
+    -- functions its author wrote: only the owner role itself refreshes, so
+    -- code in a source never runs as anyone else (a superuser's pg_cron job
+    -- refreshing another role's segmentation would run it as superuser).
+    IF s.owner <> to_regrole(current_user) THEN
+        RAISE EXCEPTION 'only role % can refresh segmentation "%"', s.owner, p_name
+            USING ERRCODE = '42501',
+                  HINT = format('SET ROLE %I first, or schedule the pg_cron job as that role.', s.owner);
+    END IF;
     v_fit := segmentation_validate(s.source, s.key_column, s.features, s.k, s.options);
     v_steps := v_steps || jsonb_build_object('validate_ms',
         round(extract(epoch FROM clock_timestamp() - v_start)::numeric * 1000, 1));
@@ -1176,7 +1202,8 @@ BEGIN
     FROM runs r, unnest(r.segment_ids) x WHERE r.segmentation = s.name;
     v_ids := array_fill(NULL::integer, ARRAY[(v_model::jsonb ->> 'k')::integer]);
     IF prev.run_id IS NOT NULL
-       AND (prev.model::jsonb ->> 'd') = (v_model::jsonb ->> 'd') THEN
+       AND (prev.model::jsonb ->> 'd') = (v_model::jsonb ->> 'd')
+       AND (prev.model::jsonb -> 'feature_names') IS NOT DISTINCT FROM (v_model::jsonb -> 'feature_names') THEN
         FOR m IN SELECT * FROM match_segments(prev.model, v_model) ORDER BY 1 NULLS LAST, 2 LOOP
             IF m.new_segment IS NULL THEN
                 v_vanished := v_vanished || prev.segment_ids[m.old_segment];
@@ -1191,7 +1218,7 @@ BEGIN
         SELECT avg(ms.distance) INTO v_shift FROM match_segments(prev.model, v_model) ms
         WHERE ms.new_segment IS NOT NULL AND ms.old_segment IS NOT NULL;
     ELSE
-        -- first run (or the number of features changed): fresh ids
+        -- first run (or the features changed): fresh ids
         FOR i IN 1 .. cardinality(v_ids) LOOP
             v_next := v_next + 1;
             v_ids[i] := v_next;
@@ -1215,7 +1242,8 @@ BEGIN
     v_t := clock_timestamp();
     v_unique := EXISTS (
         SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid
-        WHERE i.indrelid = s.source AND i.indisunique AND i.indnkeyatts = 1
+        WHERE i.indrelid = s.source AND i.indisunique AND i.indisvalid AND i.indimmediate
+          AND i.indnkeyatts = 1
           AND i.indpred IS NULL AND i.indexprs IS NULL
           AND a.attname = s.key_column AND a.attnum = i.indkey[0]);
     EXECUTE format($q$

@@ -16,7 +16,8 @@ WHERE refclassid = 'pg_extension'::regclass
 SELECT m.object FROM members m JOIN pg_proc p ON m.classid = 'pg_proc'::regclass AND p.oid = m.objid
 WHERE p.proparallel <> 's'
   AND NOT (p.proparallel = 'u' AND p.proname IN
-           ('create_segmentation', 'alter_segmentation', 'drop_segmentation', 'refresh'))
+           ('create_segmentation', 'alter_segmentation', 'drop_segmentation', 'refresh',
+            'current_run_id'))
 ORDER BY 1;
 
 -- SECURITY DEFINER functions

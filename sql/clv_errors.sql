@@ -114,6 +114,12 @@ SELECT clv_expected_spend(m, 2, 0) FROM clv_err_models WHERE name = 'gg';
 \echo :LAST_ERROR_SQLSTATE
 SELECT clv_expected_spend(m, 0, 0) FROM clv_err_models WHERE name = 'gg_q_small';
 \echo :LAST_ERROR_SQLSTATE
+-- a repeat buyer needs p x + q > 1 too: p = 0.1, q = 0.5 would give a negative "mean" spend
+SELECT clv_expected_spend('{"model": "gamma_gamma", "params": {"p": 0.1, "q": 0.5, "gamma": 1}}', 1, 10);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clv_lifetime_value(b.m, '{"model": "gamma_gamma", "params": {"p": 0.1, "q": 0.5, "gamma": 1}}', 2, 30, 38, 10)
+FROM clv_err_models b WHERE b.name = 'bg';
+\echo :LAST_ERROR_SQLSTATE
 SELECT clv_lifetime_value(b.m, g.m, 2, 5, 10, 30, -1) FROM clv_err_models b, clv_err_models g WHERE b.name = 'bg' AND g.name = 'gg';
 \echo :LAST_ERROR_SQLSTATE
 SELECT clv_lifetime_value(b.m, g.m, 2, 5, 10, 30, 12, -1) FROM clv_err_models b, clv_err_models g WHERE b.name = 'bg' AND g.name = 'gg';

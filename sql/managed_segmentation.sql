@@ -146,6 +146,23 @@ SELECT pg_temp.err($$ SELECT segment.create_segmentation('steal', 'ms_private', 
 SELECT pg_temp.err($$ INSERT INTO segment.segmentations (name, owner, source, key_column, features, k)
                       VALUES ('forged', 'regress_ms_owner', 'ms_private', 'id', '{x}', 2) $$);
 RESET ROLE;
+-- run ids cannot be forged: rows planted under a future run id would join
+-- the run another role's refresh draws next
+CREATE TABLE ms_other_src AS SELECT i AS id, (i % 3) * 10.0 AS x FROM generate_series(1, 60) i;
+GRANT SELECT ON ms_other_src TO regress_ms_other;
+SET ROLE regress_ms_other;
+SELECT name FROM segment.create_segmentation('mine', 'ms_other_src', 'id', '{x}', 3);
+SELECT customers FROM segment.refresh('mine');
+SELECT pg_temp.err($$ INSERT INTO segment.runs (run_id, segmentation, started_at, k, model, segment_ids)
+                      SELECT r.run_id + 1000, r.segmentation, now(), r.k, r.model, r.segment_ids
+                      FROM segment.runs r $$);
+SELECT pg_temp.err($$ UPDATE segment.runs SET run_id = run_id + 1000 $$);
+SELECT segment.drop_segmentation('mine');
+RESET ROLE;
+DROP TABLE ms_other_src;
+-- only the owner role refreshes: a superuser (say, a pg_cron job) would
+-- otherwise run functions the owner put in the source as superuser
+SELECT pg_temp.err($$ SELECT segment.refresh('own') $$);
 REVOKE SELECT ON ms_private FROM regress_ms_owner;
 SET ROLE regress_ms_owner;
 SELECT pg_temp.err($$ SELECT segment.refresh('own') $$);

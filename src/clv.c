@@ -249,6 +249,8 @@ bgnbd_loglik(const double *params, const ClvData *data, double *grad)
 					a4,
 					lse;
 
+		if ((i & 0x3FF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		/* rows come sorted by (x, T, t_x): T repeats in runs */
 		if (T != last_T)
 		{
@@ -382,6 +384,8 @@ pnbd_loglik(const double *params, const ClvData *data)
 		double		l1,
 					l2;
 
+		if ((i & 0x3FF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (x != last_x)
 		{
 			lg_x = lgamma(r + x) - lg_r;
@@ -423,6 +427,8 @@ gg_loglik(const double *params, const ClvData *data, double *grad)
 		double		log_z = log(z);
 		double		log_den = log(x * z + gam);
 
+		if ((i & 0x3FF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (x != last_x)
 		{
 			log_x = log(x);

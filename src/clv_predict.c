@@ -102,11 +102,13 @@ clv_spend(const ClvModel *model, double x, double zbar, const char *fname)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s: avg_amount must be a positive finite number for a repeat buyer", fname),
 				 errdetail("The value given was %s.", float8out_internal(zbar))));
-	if (x == 0 && model->params[1] <= 1.0)
+	/* p (gamma + x zbar) / (p x + q - 1) is a mean only while p x + q > 1 */
+	if (model->params[0] * x + model->params[1] <= 1.0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s: the population mean spend is undefined when q <= 1", fname),
-				 errdetail("The customer has no repeat purchase (x = 0), so the prediction is the population mean p gamma / (q - 1).")));
+				 errmsg("%s: the expected spend is undefined when p x + q <= 1", fname),
+				 errdetail("Here p x + q = %s. For a customer without repeat purchases (x = 0) the prediction is the population mean p gamma / (q - 1).",
+						   float8out_internal(model->params[0] * x + model->params[1]))));
 	return clv_finite_result(clv_expected_spend(model->params, x, x > 0 ? zbar : 0.0), fname);
 }
 

@@ -46,6 +46,8 @@
 
 #include <float.h>
 
+#include "miscadmin.h"
+
 #include "hungarian.h"
 
 /* Doubles of workspace hungarian_solve needs for an n x m matrix. */
@@ -92,6 +94,7 @@ hungarian_solve(const double *cost, int n, int m, int *row_to_col,
 	{
 		int			j0 = 0;
 
+		CHECK_FOR_INTERRUPTS();	/* O(rows * cols) per row; k may be large */
 		pd[0] = i;
 		for (j = 0; j <= cols; j++)
 		{

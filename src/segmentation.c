@@ -113,6 +113,11 @@ segment_match_segments(PG_FUNCTION_ARGS)
 
 				s += diff * diff;
 			}
+			/* finite models can still overflow here; a matching on Infinity is meaningless */
+			if (!isfinite(s))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("centroid distances between the two models overflow")));
 			cost[(Size) i * ko + j] = s;
 		}
 	CHECK_FOR_INTERRUPTS();
