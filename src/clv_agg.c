@@ -537,15 +537,7 @@ segment_clv_fit_deserialfn(PG_FUNCTION_ARGS)
 	int64		nentries;
 	int64		i;
 
-	buf.data = VARDATA_ANY(bytes);
-	buf.len = VARSIZE_ANY_EXHDR(bytes);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
-
-	if (pq_getmsgbyte(&buf) != CLV_STATE_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("unsupported clv fit state version")));
+	segment_state_open(bytes, &buf, CLV_STATE_VERSION, "clv fit");
 	kind = pq_getmsgbyte(&buf);
 	if (kind < CLV_BGNBD || kind > CLV_GAMMA_GAMMA)
 		ereport(ERROR,

@@ -923,14 +923,7 @@ segment_kmeans_fit_deserialfn(PG_FUNCTION_ARGS)
 	KMeansAggState *state;
 	int32		k;
 
-	buf.data = VARDATA_ANY(bytes);
-	buf.len = VARSIZE_ANY_EXHDR(bytes);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
-	if (pq_getmsgbyte(&buf) != KMEANS_STATE_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("unsupported kmeans_fit state version")));
+	segment_state_open(bytes, &buf, KMEANS_STATE_VERSION, "kmeans_fit");
 	k = pq_getmsgint(&buf, 4);
 	state = kmeans_state_new(aggcontext, k, feature_rows_recv_options(&buf, "kmeans_fit"));
 	feature_rows_recv_rows(&buf, &state->fr, "kmeans_fit");

@@ -398,14 +398,7 @@ segment_kmeans_evaluate_deserialfn(PG_FUNCTION_ARGS)
 	int			j;
 	double	   *row;
 
-	buf.data = VARDATA_ANY(bytes);
-	buf.len = VARSIZE_ANY_EXHDR(bytes);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
-	if (pq_getmsgbyte(&buf) != EVAL_STATE_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("unsupported kmeans_evaluate state version")));
+	segment_state_open(bytes, &buf, EVAL_STATE_VERSION, "kmeans_evaluate");
 	mlen = pq_getmsgint(&buf, 4);
 	if (mlen < 1 || mlen > buf.len - buf.cursor)
 		ereport(ERROR,
@@ -673,14 +666,7 @@ segment_kmeans_sweep_deserialfn(PG_FUNCTION_ARGS)
 	int32		k_min;
 	int32		k_max;
 
-	buf.data = VARDATA_ANY(bytes);
-	buf.len = VARSIZE_ANY_EXHDR(bytes);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
-	if (pq_getmsgbyte(&buf) != SWEEP_STATE_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("unsupported kmeans_sweep state version")));
+	segment_state_open(bytes, &buf, SWEEP_STATE_VERSION, "kmeans_sweep");
 	k_min = pq_getmsgint(&buf, 4);
 	k_max = pq_getmsgint(&buf, 4);
 	st = sweep_state_new(aggcontext, k_min, k_max, feature_rows_recv_options(&buf, "kmeans_sweep"));

@@ -196,14 +196,7 @@ segment_quantile_breaks_deserialfn(PG_FUNCTION_ARGS)
 	int64		n;
 	int64		i;
 
-	buf.data = VARDATA_ANY(bytes);
-	buf.len = VARSIZE_ANY_EXHDR(bytes);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
-	if (pq_getmsgbyte(&buf) != QUANTILE_STATE_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("unsupported quantile_breaks state version")));
+	segment_state_open(bytes, &buf, QUANTILE_STATE_VERSION, "quantile_breaks");
 	bins = pq_getmsgint(&buf, 4);
 	n = pq_getmsgint64(&buf);
 	if (bins < 1 || bins > SEGMENT_MAX_BINS || n < 0 ||

@@ -354,15 +354,7 @@ segment_rfm_deserialfn(PG_FUNCTION_ARGS)
 	int32		ndays;
 	int32		i;
 
-	buf.data = VARDATA_ANY(bytes);
-	buf.len = VARSIZE_ANY_EXHDR(bytes);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
-
-	if (pq_getmsgbyte(&buf) != RFM_STATE_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("unsupported rfm_summary state version")));
+	segment_state_open(bytes, &buf, RFM_STATE_VERSION, "rfm_summary");
 	state = rfm_state_new(aggcontext, 0);
 	state->orders = pq_getmsgint64(&buf);
 	state->total = pq_getmsgfloat8(&buf);

@@ -17,6 +17,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "libpq/pqformat.h"
 #include "utils/guc.h"
 
 #include "segment.h"
@@ -89,4 +90,18 @@ segment_reject_nan(double value, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("NaN is not allowed in %s", what)));
+}
+
+/* Point buf at a serialized aggregate state and check its version byte (XX001). */
+void
+segment_state_open(bytea *bytes, StringInfo buf, int version, const char *what)
+{
+	buf->data = VARDATA_ANY(bytes);
+	buf->len = VARSIZE_ANY_EXHDR(bytes);
+	buf->maxlen = buf->len;
+	buf->cursor = 0;
+	if (pq_getmsgbyte(buf) != version)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("unsupported %s state version", what)));
 }

@@ -16,6 +16,7 @@
 #define SEGMENT_H
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 
 #if PG_VERSION_NUM >= 160000
@@ -36,6 +37,9 @@ extern int	segment_quantile_exact_limit;
 /* Detoast a float8[] argument, check it is 1-D and NULL-free; return its data. */
 extern double *segment_float8_array_data(ArrayType *array, int *length,
 										 const char *what);
+
+/* Point buf at a serialized aggregate state and check its version byte (XX001). */
+extern void segment_state_open(bytea *bytes, StringInfo buf, int version, const char *what);
 
 /* Raise 22000 if value is NaN; what names the input in the message. */
 extern void segment_reject_nan(double value, const char *what);
