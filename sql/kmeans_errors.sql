@@ -114,7 +114,7 @@ SELECT 'not json'::segment_model;
 \echo :LAST_ERROR_SQLSTATE
 SELECT '{"k": 2}'::segment_model;
 \echo :LAST_ERROR_SQLSTATE
-SELECT replace(m::text, '"version": 2', '"version": 9')::segment_model FROM km_err_model;
+SELECT replace(m::text, '"version": 3', '"version": 9')::segment_model FROM km_err_model;
 \echo :LAST_ERROR_SQLSTATE
 SELECT replace(m::text, '"d": 2', '"d": 3')::segment_model FROM km_err_model;
 \echo :LAST_ERROR_SQLSTATE

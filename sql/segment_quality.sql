@@ -79,12 +79,18 @@ FROM (SELECT segment.kmeans_fit(f, 2) AS m FROM rfm) s,
 
 SELECT count(*) AS no_model_no_rows FROM segment.segment_profile(NULL);
 
--- version 1 models (text form) are still read (as version 2: requested_k = k, no floor)
+-- version 1 and 2 models (text form) are still read (as the current version:
+-- requested_k = k, no floor; mode memory)
 SELECT (v1::jsonb)->>'version' AS version, (v1::jsonb)->>'requested_k' AS requested_k,
        (v1::jsonb)->>'min_segment_share' AS min_segment_share,
+       (v1::jsonb)->>'mode' AS mode,
        segment.assign_segment(v1, ARRAY[20, 10]) AS segment
-FROM (SELECT ((m::jsonb - 'requested_k' - 'reduction' - 'min_segment_share')
+FROM (SELECT ((m::jsonb - 'requested_k' - 'reduction' - 'min_segment_share' - 'mode' - 'sample_size')
               || '{"version": 1}')::text::segment.segment_model AS v1 FROM sq_model) s;
+SELECT (v2::jsonb)->>'version' AS version, (v2::jsonb)->>'mode' AS mode,
+       (v2::jsonb)->>'sample_size' AS sample_size, v2::text = m::text AS same_model
+FROM (SELECT ((m::jsonb - 'mode' - 'sample_size')
+              || '{"version": 2}')::text::segment.segment_model AS v2, m FROM sq_model) s;
 
 -- errors, with SQLSTATE
 SELECT pg_temp.err($$ SELECT segment.kmeans_sweep(f, 1, 3) FROM sq $$);

@@ -158,8 +158,10 @@ segment_model_summary(PG_FUNCTION_ARGS)
 					 m->n_iter, m->converged ? "true" : "false", m->seed,
 					 m->n_init, m->max_iter);
 	segment_append_float8(&buf, m->tol);
-	appendStringInfo(&buf, ", \"init\": \"%s\", \"scale\": \"%s\", \"features\": [",
-					 segment_init_name(m->init), segment_scale_name(m->scale_method));
+	appendStringInfo(&buf, ", \"init\": \"%s\", \"scale\": \"%s\", \"mode\": \"%s\", \"sample_size\": "
+					 INT64_FORMAT ", \"features\": [",
+					 segment_init_name(m->init), segment_scale_name(m->scale_method),
+					 segment_mode_name(m->mode), m->sample_size);
 	for (j = 0; j < m->d; j++)
 	{
 		if (j > 0)

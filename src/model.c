@@ -185,6 +185,9 @@ segment_model_encode(const SegmentModel *model)
 	}
 	else
 		pq_sendint32(&buf, 0);
+	/* version 3 */
+	pq_sendbyte(&buf, (uint8) model->mode);
+	pq_sendint64(&buf, model->sample_size);
 
 	result = (bytea *) palloc(VARHDRSZ + buf.len);
 	SET_VARSIZE(result, VARHDRSZ + buf.len);
@@ -318,6 +321,19 @@ segment_model_decode(const char *data, int len, int errcode_bad)
 			r.cursor += rlen;
 		}
 	}
+	m->mode = SEGMENT_MODE_MEMORY;
+	m->sample_size = 0;
+	if (version >= 3)
+	{
+		b = rd_byte(&r);
+		if (b > SEGMENT_MODE_SCAN)
+			model_bad(errcode_bad, "Unknown fit mode.");
+		m->mode = (SegmentFitMode) b;
+		m->sample_size = rd_int64(&r);
+		if (m->sample_size < 0 || m->sample_size > m->n ||
+			(m->mode != SEGMENT_MODE_SAMPLE && m->sample_size != 0))
+			model_bad(errcode_bad, "The sample size is out of range.");
+	}
 	if (r.cursor != r.len)
 		model_bad(errcode_bad, "There are trailing bytes.");
 	return m;
@@ -441,6 +457,21 @@ segment_scale_name(SegmentScale scale)
 	}
 }
 
+/* SQL-facing name of a fit mode. */
+const char *
+segment_mode_name(SegmentFitMode mode)
+{
+	switch (mode)
+	{
+		case SEGMENT_MODE_SAMPLE:
+			return "sample";
+		case SEGMENT_MODE_SCAN:
+			return "scan";
+		default:
+			return "memory";
+	}
+}
+
 /* SQL-facing name of an init method. */
 const char *
 segment_init_name(KMeansInit init)
@@ -529,6 +560,8 @@ model_to_json(const SegmentModel *m)
 		escape_json(&buf, m->reduction);
 	else
 		appendStringInfoString(&buf, "null");
+	appendStringInfo(&buf, ", \"mode\": \"%s\", \"sample_size\": " INT64_FORMAT,
+					 segment_mode_name(m->mode), m->sample_size);
 	appendStringInfoString(&buf, ", \"feature_names\": ");
 	if (m->feature_names == NULL)
 		appendStringInfoString(&buf, "null");
@@ -686,8 +719,10 @@ model_from_json(char *text)
 	version = v != NULL ? json_int32(v, "version", 0, 255) : SEGMENT_MODEL_VERSION;
 	if (version < SEGMENT_MODEL_VERSION_MIN || version > SEGMENT_MODEL_VERSION)
 		text_bad("Unsupported version.");
-	if (JsonContainerSize(root) != lengthof(keys) + (version >= 2 ? 3 : 0))
-		text_bad(version >= 2 ?
+	if (JsonContainerSize(root) != lengthof(keys) + (version >= 2 ? 3 : 0) + (version >= 3 ? 2 : 0))
+		text_bad(version >= 3 ?
+				 "The object must have exactly the keys version, k, d, n, n_null, inertia, n_iter, converged, options, requested_k, min_segment_share, reduction, mode, sample_size, feature_names, transform, center, scale, centroids, sizes." :
+				 version == 2 ?
 				 "The object must have exactly the keys version, k, d, n, n_null, inertia, n_iter, converged, options, requested_k, min_segment_share, reduction, feature_names, transform, center, scale, centroids, sizes." :
 				 "The object must have exactly the keys version, k, d, n, n_null, inertia, n_iter, converged, options, feature_names, transform, center, scale, centroids, sizes.");
 	for (j = 0; j < lengthof(keys); j++)
@@ -719,6 +754,19 @@ model_from_json(char *text)
 		v = json_get(root, "reduction");
 		if (v->type != jbvNull)
 			m->reduction = json_cstring(v, "reduction");
+	}
+	if (version >= 3)
+	{
+		s = json_cstring(json_get(root, "mode"), "mode");
+		if (strcmp(s, "memory") == 0)
+			m->mode = SEGMENT_MODE_MEMORY;
+		else if (strcmp(s, "sample") == 0)
+			m->mode = SEGMENT_MODE_SAMPLE;
+		else if (strcmp(s, "scan") == 0)
+			m->mode = SEGMENT_MODE_SCAN;
+		else
+			text_bad("\"mode\" must be \"memory\", \"sample\" or \"scan\".");
+		m->sample_size = json_int64(json_get(root, "sample_size"), "sample_size");
 	}
 	m->seed = json_int64(json_get(opts, "seed"), "seed");
 	m->n_init = json_int32(json_get(opts, "n_init"), "n_init", 1, PG_INT32_MAX);

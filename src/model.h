@@ -32,10 +32,12 @@
 
 /*
  * version byte of the stored (and send/recv) form of segment_model; version
- * 2 added requested_k, min_segment_share and reduction (issue 4); version 1
- * values are still read (as requested_k = k, no floor, no reduction)
+ * 2 added requested_k, min_segment_share and reduction (issue 4); version 3
+ * (extension 1.1) added the fit mode and sample size (issue 7).  Older
+ * values are still read (as requested_k = k, no floor, no reduction, mode
+ * memory)
  */
-#define SEGMENT_MODEL_VERSION 2
+#define SEGMENT_MODEL_VERSION 3
 #define SEGMENT_MODEL_VERSION_MIN 1
 
 /* a fitted segment below this share of rows draws a NOTICE */
@@ -52,6 +54,14 @@ typedef enum SegmentScale
 	SEGMENT_SCALE_MINMAX,
 	SEGMENT_SCALE_ROBUST
 } SegmentScale;
+
+/* how kmeans_fit saw the rows (option "mode"; issue 7) */
+typedef enum SegmentFitMode
+{
+	SEGMENT_MODE_MEMORY = 0,	/* every row held in memory */
+	SEGMENT_MODE_SAMPLE,		/* fitted on a seeded uniform sample */
+	SEGMENT_MODE_SCAN			/* Lloyd as repeated aggregate passes */
+} SegmentFitMode;
 
 typedef enum SegmentTransform
 {
@@ -112,6 +122,8 @@ typedef struct SegmentModel
 	int32		requested_k;	/* k asked for; k is the effective one */
 	double		min_segment_share;	/* option min_segment_share (0: none) */
 	char	   *reduction;		/* why k < requested_k, or NULL */
+	SegmentFitMode mode;		/* version 3: how the rows were seen */
+	int64		sample_size;	/* version 3: rows fitted in sample mode, else 0 */
 } SegmentModel;
 
 /* GUC segment.kmeans_memory_limit, in kB (defined in segment.c) */
@@ -130,6 +142,7 @@ extern double segment_apply_transform(SegmentTransform kind, double value,
 									  int feature);
 extern const char *segment_scale_name(SegmentScale scale);
 extern const char *segment_init_name(KMeansInit init);
+extern const char *segment_mode_name(SegmentFitMode mode);
 extern void segment_append_float8(StringInfo buf, double value);
 extern bool segment_numeric_to_int64(Numeric num, int64 *result);
 extern double *segment_kmeans_features(ArrayType *array, int *d);
