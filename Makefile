@@ -31,7 +31,7 @@ OBJS = \
 DATA = segment--1.0.sql $(wildcard segment--*--*.sql)
 
 # Regression tests, in order; each file creates the extension itself.
-REGRESS = rfm_summary rfm_score quantile_breaks rfm_segment kmeans kmeans_errors kmeans_window kmeans_parallel managed_segmentation segment_quality security clv clv_errors parallel catalog_lint
+REGRESS = rfm_summary rfm_score quantile_breaks rfm_segment kmeans kmeans_errors kmeans_window kmeans_parallel managed_segmentation segment_quality security clv clv_errors parallel catalog_lint oldextversions
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 PG_CONFIG ?= pg_config
