@@ -17,6 +17,7 @@ OBJS = \
 	src/clv_agg.o \
 	src/clv_predict.o \
 	src/kmeans.o \
+	src/row_order.o \
 	src/model.o \
 	src/feature_rows.o \
 	src/kmeans_agg.o \

@@ -69,6 +69,20 @@ SELECT (SELECT kmeans_fit(f, 3 ORDER BY i) FROM km_blobs)::text =
        (SELECT kmeans_fit(f, 3 ORDER BY (i * 37) % 120) FROM km_blobs)::text =
        (SELECT kmeans_fit(f, 3) FROM km_blobs)::text AS scrambled_same;
 
+-- the same on 20,000 rows with long runs of ties, -0.0 next to 0.0 and
+-- duplicates, for 2 to 5 features (the radix path up to 4, the comparison
+-- sort beyond): three arrival orders, one model each
+CREATE TEMP TABLE km_ties AS
+SELECT i, ARRAY[CASE WHEN i % 7 = 0 THEN -0.0 ELSE (i % 5)::float8 END,
+                (i % 3) * 0.25, ((i * 7919) % 1000) / 100.0, (i % 11)::float8, -(i % 2)::float8]::float8[] AS f
+FROM generate_series(1, 20000) i;
+SELECT dd AS d,
+       (SELECT kmeans_fit(f[1:dd], 4, '{"n_init": 1}' ORDER BY i) FROM km_ties)::text =
+       (SELECT kmeans_fit(f[1:dd], 4, '{"n_init": 1}' ORDER BY i DESC) FROM km_ties)::text AND
+       (SELECT kmeans_fit(f[1:dd], 4, '{"n_init": 1}' ORDER BY (i * 7919) % 20011) FROM km_ties)::text =
+       (SELECT kmeans_fit(f[1:dd], 4, '{"n_init": 1}' ORDER BY i) FROM km_ties)::text AS order_independent
+FROM generate_series(2, 5) dd ORDER BY dd;
+
 -- NULL feature arrays are skipped and counted; no non-NULL rows gives NULL
 SELECT (m::jsonb)->>'n' AS n, (m::jsonb)->>'n_null' AS n_null
 FROM (SELECT kmeans_fit(CASE WHEN i % 4 = 0 THEN NULL ELSE f END, 3) AS m FROM km_blobs) s;

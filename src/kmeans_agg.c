@@ -9,13 +9,14 @@
  * concatenates them.  The final function then:
  *	  1. checks the whole memory need (rows + kernel workspace + labels)
  *		 against segment.kmeans_memory_limit before allocating it (54000);
- *	  2. sorts the rows lexicographically in place (sort_template, no extra
+ *	  2. puts the rows in canonical order in place (row_order.c, no extra
  *		 memory), so the model depends only on the multiset of rows and
- *		 the seed, never on the order rows arrived in, serial or parallel;
+ *		 the seed, never on the order rows arrived in, serial or parallel,
+ *		 and checks 1 <= k <= distinct rows;
  *	  3. applies the per-feature transforms (log1p), computes the scaler
- *		 (z-score, min-max or robust) on the sorted rows, scales in place;
- *	  4. checks 1 <= k <= distinct rows, runs the kernel (kmeans.c), and
- *		 renumbers segments canonically (size desc, then centroid).
+ *		 (z-score, min-max or robust) on the ordered rows, scales in place;
+ *	  4. runs the kernel (kmeans.c), and renumbers segments canonically
+ *		 (size desc, then centroid).
  * Peak memory is the rows plus the kernel workspace (~20 bytes per row for
  * the Hamerly path) plus 4 bytes of labels per row: 2 x N*d*8 at d = 3.
  *
@@ -58,6 +59,7 @@
 #include "feature_rows.h"
 #include "kmeans.h"
 #include "model.h"
+#include "row_order.h"
 
 #define KMEANS_STATE_VERSION 1
 
@@ -386,88 +388,6 @@ resolve_transforms(const KMeansOptions *opts, int d, uint8 *transform)
 	}
 }
 
-/* Lexicographic comparison of two rows of d doubles. */
-static inline int
-row_compare(const double *x, const double *y, int d)
-{
-	int			j;
-
-	for (j = 0; j < d; j++)
-	{
-		if (x[j] < y[j])
-			return -1;
-		if (x[j] > y[j])
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * In-place, interruptible row sorts from PostgreSQL's sort template, with
- * the comparison inlined: fixed-size rows for the common small d (RFM has
- * three features), a generic one otherwise.  About 2-3x faster than
- * qsort_arg with a comparator called through a pointer, and no extra memory.
- */
-typedef struct Row2
-{
-	double		v[2];
-} Row2;
-typedef struct Row3
-{
-	double		v[3];
-} Row3;
-typedef struct Row4
-{
-	double		v[4];
-} Row4;
-
-#define ST_SORT sort_rows2
-#define ST_ELEMENT_TYPE Row2
-#define ST_COMPARE(a, b) row_compare((a)->v, (b)->v, 2)
-#define ST_CHECK_FOR_INTERRUPTS
-#define ST_SCOPE static
-#define ST_DEFINE
-#include "lib/sort_template.h"
-
-#define ST_SORT sort_rows3
-#define ST_ELEMENT_TYPE Row3
-#define ST_COMPARE(a, b) row_compare((a)->v, (b)->v, 3)
-#define ST_CHECK_FOR_INTERRUPTS
-#define ST_SCOPE static
-#define ST_DEFINE
-#include "lib/sort_template.h"
-
-#define ST_SORT sort_rows4
-#define ST_ELEMENT_TYPE Row4
-#define ST_COMPARE(a, b) row_compare((a)->v, (b)->v, 4)
-#define ST_CHECK_FOR_INTERRUPTS
-#define ST_SCOPE static
-#define ST_DEFINE
-#include "lib/sort_template.h"
-
-#define ST_SORT sort_rows_any
-#define ST_ELEMENT_TYPE_VOID
-#define ST_COMPARE_ARG_TYPE int
-#define ST_COMPARE(a, b, arg) row_compare((const double *) (a), (const double *) (b), *(arg))
-#define ST_CHECK_FOR_INTERRUPTS
-#define ST_SCOPE static
-#define ST_DEFINE
-#include "lib/sort_template.h"
-
-/* Sort n rows of d doubles lexicographically, in place. */
-void
-kmeans_sort_rows(double *X, int64 n, int d)
-{
-	if (d == 2)
-		sort_rows2((Row2 *) X, n);
-	else if (d == 3)
-		sort_rows3((Row3 *) X, n);
-	else if (d == 4)
-		sort_rows4((Row4 *) X, n);
-	else
-		sort_rows_any(X, n, sizeof(double) * d, &d);
-}
-
 #define ST_SORT sort_float8
 #define ST_ELEMENT_TYPE double
 #define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
@@ -726,6 +646,12 @@ kmeans_fit_rows(double *X, int64 n, int d, int64 n_null, int k,
 	/* order independence: sort raw rows, then everything is a function of them */
 	CHECK_FOR_INTERRUPTS();
 	kmeans_sort_rows(X, n, d);
+	distinct = kmeans_count_distinct_rows(X, n, d);
+	if (k > distinct)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k (%d) is greater than the number of distinct points (" INT64_FORMAT ")",
+						k, distinct)));
 	CHECK_FOR_INTERRUPTS();
 
 	for (j = 0; j < d; j++)
@@ -744,17 +670,6 @@ kmeans_fit_rows(double *X, int64 n, int d, int64 n_null, int k,
 		for (j = 0; j < d; j++)
 			X[i * d + j] = (X[i * d + j] - m->center[j]) / m->scale[j];
 	}
-
-	/* monotone maps keep the rows sorted, so equal rows are adjacent */
-	distinct = n > 0 ? 1 : 0;
-	for (i = 1; i < n; i++)
-		if (row_compare(X + (i - 1) * d, X + i * d, d) != 0)
-			distinct++;
-	if (k > distinct)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k (%d) is greater than the number of distinct points (" INT64_FORMAT ")",
-						k, distinct)));
 
 	if (opts->init == KMEANS_INIT_GIVEN)
 	{

@@ -50,6 +50,7 @@
 
 #include "segment.h"
 #include "feature_rows.h"
+#include "row_order.h"
 #include "kmeans.h"
 #include "metrics.h"
 #include "model.h"
