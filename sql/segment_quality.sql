@@ -44,6 +44,20 @@ FROM (SELECT segment.kmeans_sweep(f, 2, 5, '{"scale": "none"}') AS s FROM sq) x;
 SELECT s->>'recommended_k' AS recommended_k_floor_5pct, s->>'size_floor_met' AS size_floor_met
 FROM (SELECT segment.kmeans_sweep(f, 2, 5, '{"scale": "none", "min_segment_share": 0.05}') AS s FROM sq) x;
 
+-- every k of a sweep is the model kmeans_fit gives for that k (the sweep
+-- seeds each run once per trial count and reuses the prefixes: k = 3..7
+-- share 3 local trials, k = 8..9 share 4); one iteration, so the result
+-- shows the seeds
+SET client_min_messages = warning;
+SELECT r->>'k' AS k,
+       r->>'inertia' = (SELECT (segment.kmeans_fit(f, (r->>'k')::int, '{"seed": 11, "n_init": 3, "max_iter": 1}')::jsonb)->>'inertia' FROM sq)
+       AND r->'sizes' = (SELECT segment.kmeans_fit(f, (r->>'k')::int, '{"seed": 11, "n_init": 3, "max_iter": 1}')::jsonb->'sizes' FROM sq)
+       AS same_as_kmeans_fit
+FROM (SELECT segment.kmeans_sweep(f, 2, 9, '{"seed": 11, "n_init": 3, "max_iter": 1}') AS s FROM sq) x,
+     jsonb_array_elements(s->'results') r
+ORDER BY (r->>'k')::int;
+RESET client_min_messages;
+
 -- the same result with forced partial aggregation (combine/serialize)
 SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;

@@ -132,8 +132,6 @@ typedef struct KMWork
 	double	   *mean;			/* d: column means of X */
 	int64	   *far_idx;		/* k: relocation candidates */
 	double	   *far_d2;			/* k */
-	double	   *pot;			/* k-means++ trial potentials */
-	double	   *rnd;			/* k-means++ trial random values */
 	int64	   *cand;			/* k-means++ candidates */
 	double	   *xblock;			/* B*d: centered rows of a BLAS block */
 	double	   *dblock;			/* B*k: distances of a BLAS block */
@@ -235,7 +233,7 @@ sqdist(const double *a, const double *b, int d)
 static int
 km_local_trials(int k)
 {
-	return 2 + (int) floor(log((double) k));
+	return Min(2 + (int) floor(log((double) k)), KMEANS_MAX_TRIALS);
 }
 
 /* rows per BLAS distance block */
@@ -313,8 +311,6 @@ km_layout(int64 n, int d, int k, char *base, KMWork *w)
 	KM_SEG(mean, double, (Size) d);
 	KM_SEG(far_idx, int64, (Size) k);
 	KM_SEG(far_d2, double, (Size) k);
-	KM_SEG(pot, double, (Size) trials);
-	KM_SEG(rnd, double, (Size) trials);
 	KM_SEG(cand, int64, (Size) trials);
 	KM_SEG(xblock, double, km_mul((Size) B, (Size) d));
 	KM_SEG(dblock, double, km_mul((Size) B, (Size) k));
@@ -440,20 +436,32 @@ km_mix64(uint64 z)
 	return z ^ (z >> 31);
 }
 
-/* k-means++ seeding (greedy, scikit-learn's variant) into w->centers */
-static void
-km_seed_plusplus(const double *X, int64 n, int d, int k, KMWork *w,
-				 pg_prng_state *rng)
+/* first row whose cumulative weight exceeds r (cum nondecreasing); -1 if none */
+static int64
+km_search_cumulative(const double *cum, int64 n, double r)
 {
-	double	   *closest = w->upper;
-	int			trials = km_local_trials(k);
-	double		pot = 0.0;
-	int64		first;
-	int64		i0;
-	int			c;
+	int64		lo = 0;
+	int64		hi = n;
 
-	first = (int64) pg_prng_uint64_range(rng, 0, (uint64) (n - 1));
-	memcpy(w->centers, X + first * d, sizeof(double) * d);
+	while (lo < hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (r < cum[mid])
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo < n ? lo : -1;
+}
+
+/* closest[i] = min(closest[i], |x_i - c|^2) (or the distance when first); cum[i] = prefix sums */
+static double
+km_seed_update(const double *X, int64 n, int d, const double *c, double *closest,
+			   double *cum, bool first)
+{
+	double		pot = 0.0;
+	int64		i0;
 
 	for (i0 = 0; i0 < n; i0 += KM_CHUNK)
 	{
@@ -463,17 +471,48 @@ km_seed_plusplus(const double *X, int64 n, int d, int k, KMWork *w,
 		CHECK_FOR_INTERRUPTS();
 		for (i = i0; i < iend; i++)
 		{
-			closest[i] = sqdist(X + i * d, w->centers, d);
+			double		dt = sqdist(X + i * d, c, d);
+
+			if (first || dt < closest[i])
+				closest[i] = dt;
 			pot += closest[i];
+			cum[i] = pot;
 		}
 	}
+	return pot;
+}
+
+/*
+ * k-means++ seeding (greedy, scikit-learn's variant) into w->centers.
+ * Candidates are drawn by binary search in the prefix sums of the squared
+ * distances, which the distance update writes as it goes (into the Hamerly
+ * lower bounds, unused until the iterations start).  trials is
+ * km_local_trials(k) of the k being fitted (the seed cache seeds ahead for
+ * a larger k with the same trials).
+ */
+static void
+km_seed_plusplus(const double *X, int64 n, int d, int k, int trials, KMWork *w,
+				 pg_prng_state *rng)
+{
+	double	   *closest = w->upper;
+	double	   *cum = w->lower;
+	double		pot;
+	int64		first;
+	int			c;
+
+	first = (int64) pg_prng_uint64_range(rng, 0, (uint64) (n - 1));
+	memcpy(w->centers, X + first * d, sizeof(double) * d);
+	pot = km_seed_update(X, n, d, w->centers, closest, cum, true);
 
 	for (c = 1; c < k; c++)
 	{
 		double	   *newc = w->centers + (Size) c * d;
+		const double *cand[KMEANS_MAX_TRIALS];
+		double		acc[KMEANS_MAX_TRIALS];
 		int			t;
 		int			best_t;
-		int64		chosen;
+		int64		chosen = -1;
+		int64		i0;
 
 		CHECK_FOR_INTERRUPTS();
 
@@ -485,53 +524,31 @@ km_seed_plusplus(const double *X, int64 n, int d, int k, KMWork *w,
 			continue;
 		}
 
-		/* draw candidates: first index whose cumulative weight exceeds r */
+		/* draw candidates: first row whose cumulative weight exceeds r */
 		for (t = 0; t < trials; t++)
 		{
-			w->rnd[t] = pg_prng_double(rng) * pot;
-			w->cand[t] = -1;
-		}
-		{
-			double		cum = 0.0;
-			int64		last_pos = -1;
-			int			remaining = trials;
-			int64		i;
+			double		r = pg_prng_double(rng) * pot;
 
-			for (i = 0; i < n && remaining > 0; i++)
-			{
-				if ((i & (KM_CHUNK - 1)) == 0)
-					CHECK_FOR_INTERRUPTS();
-				if (closest[i] <= 0.0)
-					continue;
-				cum += closest[i];
-				last_pos = i;
-				for (t = 0; t < trials; t++)
-				{
-					if (w->cand[t] < 0 && w->rnd[t] < cum)
-					{
-						w->cand[t] = i;
-						remaining--;
-					}
-				}
-			}
+			w->cand[t] = km_search_cumulative(cum, n, r);
+		}
+		for (t = 0; t < trials; t++)
+		{
 			/* rounding may leave r >= the total: take the last weighted row */
-			for (t = 0; t < trials; t++)
-				if (w->cand[t] < 0)
+			if (w->cand[t] < 0)
+			{
+				if (chosen < 0)
 				{
-					if (last_pos < 0)
-					{
-						for (i = n - 1; i >= 0; i--)
-							if (closest[i] > 0.0)
-								break;
-						last_pos = Max(i, 0);
-					}
-					w->cand[t] = last_pos;
+					for (chosen = n - 1; chosen > 0; chosen--)
+						if (closest[chosen] > 0.0)
+							break;
 				}
+				w->cand[t] = chosen;
+			}
+			cand[t] = X + w->cand[t] * d;
+			acc[t] = 0.0;
 		}
 
 		/* potential of each candidate, all in one pass over X */
-		for (t = 0; t < trials; t++)
-			w->pot[t] = 0.0;
 		for (i0 = 0; i0 < n; i0 += KM_CHUNK)
 		{
 			int64		iend = Min(n, i0 + KM_CHUNK);
@@ -545,36 +562,20 @@ km_seed_plusplus(const double *X, int64 n, int d, int k, KMWork *w,
 
 				for (t = 0; t < trials; t++)
 				{
-					double		dt = sqdist(x, X + w->cand[t] * d, d);
+					double		dt = sqdist(x, cand[t], d);
 
-					w->pot[t] += Min(ci, dt);
+					acc[t] += Min(ci, dt);
 				}
 			}
 		}
 		best_t = 0;
 		for (t = 1; t < trials; t++)
-			if (w->pot[t] < w->pot[best_t])
+			if (acc[t] < acc[best_t])
 				best_t = t;
-		chosen = w->cand[best_t];
-		memcpy(newc, X + chosen * d, sizeof(double) * d);
+		memcpy(newc, cand[best_t], sizeof(double) * d);
 
-		/* update closest distances and the potential */
-		pot = 0.0;
-		for (i0 = 0; i0 < n; i0 += KM_CHUNK)
-		{
-			int64		iend = Min(n, i0 + KM_CHUNK);
-			int64		i;
-
-			CHECK_FOR_INTERRUPTS();
-			for (i = i0; i < iend; i++)
-			{
-				double		dt = sqdist(X + i * d, newc, d);
-
-				if (dt < closest[i])
-					closest[i] = dt;
-				pot += closest[i];
-			}
-		}
+		/* update closest distances, their prefix sums and the potential */
+		pot = km_seed_update(X, n, d, newc, closest, cum, false);
 	}
 }
 
@@ -1494,7 +1495,18 @@ kmeans_run(const double *X, int64 n, const KMeansParams *params,
 				km_seed_random(X, n, d, k, &w, &rng);
 				break;
 			default:
-				km_seed_plusplus(X, n, d, k, &w, &rng);
+				{
+					const KMeansSeedCache *cache = params->seed_cache;
+					int			trials = km_local_trials(k);
+
+					if (cache != NULL && cache->seed == params->seed && cache->d == d &&
+						r < cache->n_init && k <= cache->k_max[trials])
+						memcpy(w.centers,
+							   cache->centers[trials] + (Size) r * cache->k_max[trials] * d,
+							   sizeof(double) * k * d);
+					else
+						km_seed_plusplus(X, n, d, k, trials, &w, &rng);
+				}
 				break;
 		}
 
@@ -1527,6 +1539,61 @@ kmeans_run(const double *X, int64 n, const KMeansParams *params,
 		for (i = 0; i < n; i++)
 			result->sizes[result->labels[i]]++;
 	}
+}
+
+/* Seed every k-means++ run for each k in [k_min, k_max] ahead into cache (pfree with kmeans_seed_cache_free). */
+void
+kmeans_seed_cache_fill(KMeansSeedCache *cache, const double *X, int64 n, int d,
+					   int k_min, int k_max, uint64 seed, int n_init)
+{
+	KMWork		w;
+	int			k;
+	int			t;
+	int			r;
+
+	memset(cache, 0, sizeof(*cache));
+	cache->seed = seed;
+	cache->n_init = n_init;
+	cache->d = d;
+	for (k = k_min; k <= k_max; k++)
+		cache->k_max[km_local_trials(k)] = k;
+
+	memset(&w, 0, sizeof(w));
+	w.upper = palloc_extended(km_mul((Size) Max(n, 1), sizeof(double)), MCXT_ALLOC_HUGE);
+	w.lower = palloc_extended(km_mul((Size) Max(n, 1), sizeof(double)), MCXT_ALLOC_HUGE);
+	w.cand = palloc(sizeof(int64) * KMEANS_MAX_TRIALS);
+	for (t = 0; t <= KMEANS_MAX_TRIALS; t++)
+	{
+		int			kt = cache->k_max[t];
+
+		if (kt == 0)
+			continue;
+		cache->centers[t] = palloc(km_mul(sizeof(double), km_mul((Size) n_init * kt, (Size) d)));
+		for (r = 0; r < n_init; r++)
+		{
+			pg_prng_state rng;
+
+			/* the stream run r of kmeans_run starts from */
+			pg_prng_seed(&rng, km_mix64(seed ^ km_mix64((uint64) r)));
+			w.centers = cache->centers[t] + (Size) r * kt * d;
+			km_seed_plusplus(X, n, d, kt, t, &w, &rng);
+		}
+	}
+	pfree(w.upper);
+	pfree(w.lower);
+	pfree(w.cand);
+}
+
+/* Free what kmeans_seed_cache_fill allocated. */
+void
+kmeans_seed_cache_free(KMeansSeedCache *cache)
+{
+	int			t;
+
+	for (t = 0; t <= KMEANS_MAX_TRIALS; t++)
+		if (cache->centers[t] != NULL)
+			pfree(cache->centers[t]);
+	memset(cache, 0, sizeof(*cache));
 }
 
 /* does cluster a sort before cluster b (size desc, then centroid lexicographic asc)? */

@@ -38,6 +38,26 @@ typedef enum KMeansAlgorithm
 								 * whose bounds fail */
 } KMeansAlgorithm;
 
+/* k-means++ trials: 2 + ln k is at most 11 for k <= 10000 */
+#define KMEANS_MAX_TRIALS 16
+
+/*
+ * Initial centers of k-means++ runs computed ahead for several k on the
+ * same rows (kmeans_sweep).  Greedy k-means++ is incremental: with the same
+ * random stream and the same number of local trials, the first k centers
+ * of a seeding for a larger k are exactly the seeding for k.  So one
+ * seeding per run and per trial count serves every k of a sweep, and each
+ * fit still equals kmeans_fit with the same seed.
+ */
+typedef struct KMeansSeedCache
+{
+	uint64		seed;			/* params->seed the seedings were made with */
+	int			n_init;			/* runs seeded */
+	int			d;
+	int			k_max[KMEANS_MAX_TRIALS + 1];	/* per trial count: centers per run, 0: none */
+	double	   *centers[KMEANS_MAX_TRIALS + 1]; /* per trial count: n_init * k_max * d */
+} KMeansSeedCache;
+
 typedef struct KMeansParams
 {
 	int			k;				/* clusters, 1..n distinct */
@@ -62,6 +82,9 @@ typedef struct KMeansParams
 	KMeansAlgorithm algorithm;	/* AUTO unless testing; all choices give
 								 * the same clustering up to rounding in
 								 * near-ties (LOOP and HAMERLY: identical) */
+	const KMeansSeedCache *seed_cache;	/* optional k-means++ seedings made
+										 * ahead on the same X (NULL: seed
+										 * each run here) */
 } KMeansParams;
 
 typedef struct KMeansResult
@@ -83,6 +106,13 @@ extern Size kmeans_workspace_bytes(int64 n, int d, int k);
 /* X: n*d row-major, finite values (caller validated). work: kmeans_workspace_bytes() bytes, MAXALIGNed. */
 extern void kmeans_run(const double *X, int64 n, const KMeansParams *params,
 					   KMeansResult *result, void *work);
+
+/* Seed every k-means++ run for each k in [k_min, k_max] ahead into cache (pfree with kmeans_seed_cache_free). */
+extern void kmeans_seed_cache_fill(KMeansSeedCache *cache, const double *X, int64 n, int d,
+								   int k_min, int k_max, uint64 seed, int n_init);
+
+/* Free what kmeans_seed_cache_fill allocated. */
+extern void kmeans_seed_cache_free(KMeansSeedCache *cache);
 
 /* labels of every point for fixed centroids, and the inertia; used by assign / evaluation. */
 extern double kmeans_assign(const double *X, int64 n, int d,

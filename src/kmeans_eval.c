@@ -701,6 +701,7 @@ segment_kmeans_sweep_finalfn(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	StringInfoData res;
 	int			ki;
+	KMeansSeedCache seeds;
 	int64		i;
 
 	if (st == NULL || st->fr.n == 0)
@@ -748,6 +749,13 @@ segment_kmeans_sweep_finalfn(PG_FUNCTION_ARGS)
 		memcpy(X, st->fr.rows, sizeof(double) * n * d);
 		m = kmeans_fit_rows(X, n, d, st->fr.n_null, k, &opts);
 		/* X is now in model space (same scaler for every k) */
+		if (ki == 0 && nk > 1 && opts.init == KMEANS_INIT_PLUSPLUS)
+		{
+			/* seed the other k's runs once per trial count (see KMeansSeedCache) */
+			kmeans_seed_cache_fill(&seeds, X, n, d, k + 1, st->k_max, (uint64) opts.seed,
+								   opts.n_init);
+			opts.seed_cache = &seeds;
+		}
 		inertia[ki] = kmeans_assign(X, n, d, m->centroids, k, labels);
 		metrics_cluster_means(X, n, d, labels, k, sizes, means);
 		within = metrics_within_ss(X, n, d, labels, means);
@@ -822,6 +830,8 @@ segment_kmeans_sweep_finalfn(PG_FUNCTION_ARGS)
 		pfree(means);
 		pfree(scatter);
 	}
+	if (opts.seed_cache != NULL)
+		kmeans_seed_cache_free(&seeds);
 
 	/* recommendation: best silhouette among k above the size floor */
 	for (ki = 0; ki < nk; ki++)
