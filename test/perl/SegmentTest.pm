@@ -8,7 +8,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(segment_node datasets_dir need_dataset load_whitespace_table load_csv_table csv_rows);
+our @EXPORT = qw(segment_node segment_nodes segment_fdw_servers datasets_dir need_dataset
+  load_whitespace_table load_csv_table csv_rows);
 
 # A started cluster with the extension created in database postgres.
 sub segment_node
@@ -20,6 +21,39 @@ sub segment_node
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION segment');
 	return $node;
+}
+
+# $n started clusters with the extension, named "${name}_1" .. "${name}_$n"
+# (name defaults to "node"; conf as for segment_node).  Each also listens on
+# TCP loopback (127.0.0.1, its own port), so the nodes can reach each other
+# through postgres_fdw as separate servers would.
+sub segment_nodes
+{
+	my ($n, %opts) = @_;
+	my $name = delete $opts{name} // 'node';
+	my $conf = ($opts{conf} // '') . "listen_addresses = '127.0.0.1'\n";
+	return map { segment_node("${name}_$_", %opts, conf => $conf) } 1 .. $n;
+}
+
+# On $coordinator, create postgres_fdw and one foreign server per node of
+# @nodes, named shard_1 .. shard_N, reached over TCP loopback, with a user
+# mapping for the current user.  Returns the server names.
+sub segment_fdw_servers
+{
+	my ($coordinator, @nodes) = @_;
+	my @servers;
+	$coordinator->safe_psql('postgres', 'CREATE EXTENSION IF NOT EXISTS postgres_fdw');
+	for my $i (1 .. @nodes)
+	{
+		my $port = $nodes[ $i - 1 ]->port;
+		$coordinator->safe_psql('postgres', qq{
+			CREATE SERVER shard_$i FOREIGN DATA WRAPPER postgres_fdw
+				OPTIONS (host '127.0.0.1', port '$port', dbname 'postgres');
+			CREATE USER MAPPING FOR CURRENT_USER SERVER shard_$i;
+		});
+		push @servers, "shard_$i";
+	}
+	return @servers;
 }
 
 # Where the shared data sets are (SEGMENT_DATASETS or ../shared/datasets).

@@ -1,5 +1,6 @@
-# rfm_summary and quantile_breaks under real parallel workers: the plans
-# launch workers, and the results equal the serial ones.
+# Every fitting aggregate under real parallel workers (rfm_summary,
+# quantile_breaks, k-means, CLV fits and the portable partial aggregates):
+# the plans launch workers, and the results equal the serial ones.
 use strict;
 use warnings;
 use lib 'test/perl';
@@ -50,6 +51,48 @@ is($parallel_breaks, $serial_breaks, "parallel quantile_breaks equals serial ($s
 is($node->safe_psql('postgres', "$force SELECT segment.quantile_breaks(amount::float8, 5) IS NULL,"
 	  . " segment.rfm_summary(ordered_at, amount, '2024-01-01') IS NULL FROM orders WHERE amount < 0"),
 	't|t', 'empty parallel aggregation gives NULL');
+
+# every other fitting aggregate: real workers, and the parallel result equals
+# the serial one (CLV fits and exact quantile states bit for bit; k-means
+# evaluation sums to rounding, since workers add in another order)
+$node->safe_psql('postgres', q{
+	CREATE TABLE customers AS
+	SELECT c, (c * 7) % 9 AS x,
+	       CASE WHEN (c * 7) % 9 = 0 THEN 0 ELSE (c * 13) % 30 END::float8 AS t_x,
+	       30 + (c % 9)::float8 AS t,
+	       CASE WHEN (c * 7) % 9 = 0 THEN 0 ELSE 5 + (c * 17) % 40 END::float8 AS zbar,
+	       ARRAY[(c % 4) * 3 + ((c * 7919) % 1000) / 1000.0, ((c * 104729) % 1000) / 500.0]::float8[] AS f
+	FROM generate_series(1::bigint, 100000) c;
+	ANALYZE customers;
+	SET max_parallel_workers_per_gather = 0;
+	CREATE TABLE model AS SELECT segment.kmeans_fit(f, 3, '{"n_init": 2}') AS m FROM customers;
+});
+my %aggregates = (
+	kmeans_fit => q{segment.kmeans_fit(f, 3, '{"n_init": 2}')::text},
+	kmeans_evaluate => q{segment.kmeans_evaluate(f, (SELECT m FROM model))::jsonb->>'sizes'},
+	kmeans_evaluate_inertia => q{round((segment.kmeans_evaluate(f, (SELECT m FROM model))::jsonb->>'inertia')::numeric, 6)},
+	kmeans_sweep => q{segment.kmeans_sweep(f, 2, 4, '{"n_init": 2}')::text},
+	bgnbd_fit => q{segment.bgnbd_fit(x, t_x, t, '{"tol": 1e-4}')::text},
+	pareto_nbd_fit => q{segment.pareto_nbd_fit(x, t_x, t, '{"penalizer": 0.001}')::text},
+	gamma_gamma_fit => q{segment.gamma_gamma_fit(x, zbar)::text},
+	bgnbd_partial => q{segment.bgnbd_partial(x, t_x, t)::text},
+	pareto_nbd_partial => q{segment.pareto_nbd_partial(x, t_x, t)::text},
+	gamma_gamma_partial => q{segment.gamma_gamma_partial(x, zbar)::text},
+	quantile_partial => q{segment.quantile_breaks(segment.quantile_partial(zbar, 5))::text},
+	quantile_breaks => q{segment.quantile_breaks(zbar, 5)::text},
+	rfm_summary => q{segment.rfm_summary(to_timestamp(c * 1000), zbar, '2024-01-01')::text},
+);
+for my $name (sort keys %aggregates)
+{
+	my $q = "SELECT $aggregates{$name} FROM customers";
+	my $plan = $node->safe_psql('postgres', "$force EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $q");
+	like($plan, qr/Partial Aggregate/, "$name: partial aggregation planned");
+	like($plan, qr/Workers Launched: [12]/, "$name: workers launched");
+	my $serial = $node->safe_psql('postgres', "SET max_parallel_workers_per_gather = 0; $q");
+	my $parallel = $node->safe_psql('postgres', "$force $q");
+	ok($serial ne '', "$name: serial result not empty");
+	is($parallel, $serial, "$name: parallel result equals serial");
+}
 
 $node->stop;
 done_testing();
