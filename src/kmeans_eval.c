@@ -218,6 +218,7 @@ eval_state_new(MemoryContext aggcontext, bytea *raw)
 	st->model = segment_model_decode(VARDATA_ANY(st->model_raw),
 									 VARSIZE_ANY_EXHDR(st->model_raw),
 									 ERRCODE_DATA_CORRUPTED);
+	segment_model_require_kmeans(st->model, "kmeans_evaluate", false);
 	st->k = st->model->k;
 	st->d = st->model->d;
 	segment_check_memory(mul_size(mul_size((Size) st->k, SEGMENT_SILHOUETTE_EXACT_LIMIT),

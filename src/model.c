@@ -10,6 +10,15 @@
  * validates every length and value, so a corrupt datum or a hostile recv
  * message is an error, never a crash.
  *
+ * k-prototypes (issue 8).  A model fitted by kprototypes_fit also has a
+ * categorical part: m categorical features, gamma, the init method, the
+ * categorical feature names, the number of categories each feature had in
+ * training and, per segment and feature, the prototype's category (mode)
+ * and at most SEGMENT_KPROTO_TOP_SHARES most frequent categories with their
+ * counts.  It follows the version 3 fields as an int32 m (0 for k-means:
+ * a k-means model has no categorical part) and, when m > 0, that block;
+ * the text form adds a "categorical" key only for such models.
+ *
  * Text.  The text form is a JSON object holding exactly the stored
  * fields.  Doubles are written with the shortest decimal that reads back
  * to the same bits (Ryu, as float8out with extra_float_digits > 0, but
@@ -128,6 +137,163 @@ rd_float8(ModelReader *r)
 	return u.f;
 }
 
+/* Send a length-prefixed string. */
+static void
+send_string(StringInfo buf, const char *str)
+{
+	int			len = strlen(str);
+
+	pq_sendint32(buf, len);
+	pq_sendbytes(buf, str, len);
+}
+
+/* Send the categorical part of a k-prototypes model. */
+static void
+encode_categorical(StringInfo buf, const SegmentModel *model)
+{
+	int			j;
+	int			t;
+	int64		c;
+
+	pq_sendfloat8(buf, model->gamma);
+	pq_sendbyte(buf, (uint8) model->kp_init);
+	pq_sendbyte(buf, model->cat_names != NULL ? 1 : 0);
+	if (model->cat_names != NULL)
+		for (j = 0; j < model->m; j++)
+			send_string(buf, model->cat_names[j]);
+	for (j = 0; j < model->m; j++)
+		pq_sendint32(buf, model->n_levels[j]);
+	for (c = 0; c < (int64) model->k * model->m; c++)
+	{
+		const SegmentCatStat *cs = &model->cat[c];
+
+		send_string(buf, cs->mode);
+		pq_sendint32(buf, cs->n_top);
+		for (t = 0; t < cs->n_top; t++)
+		{
+			send_string(buf, cs->top[t]);
+			pq_sendint64(buf, cs->top_count[t]);
+		}
+	}
+}
+
+/* Read a length-prefixed string of minlen..maxlen bytes without zero bytes. */
+static char *
+rd_string(ModelReader *r, int minlen, int maxlen, const char *what)
+{
+	int32		len = rd_int32(r);
+	char	   *str;
+
+	if (len < minlen || len > maxlen)
+		model_bad(r->errcode_bad, psprintf("A %s has a bad length.", what));
+	rd_need(r, len);
+	if (memchr(r->data + r->cursor, '\0', len) != NULL)
+		model_bad(r->errcode_bad, psprintf("A %s contains a zero byte.", what));
+	str = pnstrdup(r->data + r->cursor, len);
+	r->cursor += len;
+	return str;
+}
+
+/*
+ * Check one segment's category statistics: distinct categories by count
+ * descending (then byte order), counts within the segment size, and a list
+ * shorter than the cap covering the whole segment.
+ */
+static void
+check_cat_stat(const SegmentCatStat *cs, int64 size, int32 n_levels, int errcode_bad)
+{
+	int64		sum = 0;
+	int			t;
+	int			u;
+
+	if (cs->n_top < 0 || cs->n_top > Min(SEGMENT_KPROTO_TOP_SHARES, n_levels) ||
+		(size > 0) != (cs->n_top > 0))
+		model_bad(errcode_bad, "A category count list has a bad length.");
+	for (t = 0; t < cs->n_top; t++)
+	{
+		if (cs->top_count[t] < 1 || cs->top_count[t] > size)
+			model_bad(errcode_bad, "A category count is out of range.");
+		if (t > 0 && (cs->top_count[t] > cs->top_count[t - 1] ||
+					  (cs->top_count[t] == cs->top_count[t - 1] &&
+					   strcmp(cs->top[t - 1], cs->top[t]) >= 0)))
+			model_bad(errcode_bad, "Category counts are not in canonical order.");
+		for (u = 0; u < t; u++)
+			if (strcmp(cs->top[u], cs->top[t]) == 0)
+				model_bad(errcode_bad, "A category is listed twice.");
+		sum += cs->top_count[t];
+	}
+	if (sum > size || (cs->n_top < SEGMENT_KPROTO_TOP_SHARES && sum != size))
+		model_bad(errcode_bad, "Category counts do not add up to the segment size.");
+}
+
+/* Validate the categorical part's scalars and arrays once they are set. */
+static void
+check_categorical(const SegmentModel *m, int errcode_bad)
+{
+	int			j;
+	int			c;
+
+	if (m->m < 1 || m->m > SEGMENT_KPROTO_MAX_M)
+		model_bad(errcode_bad, "The number of categorical features is out of range.");
+	if (!isfinite(m->gamma) || m->gamma < 0)
+		model_bad(errcode_bad, "gamma is out of range.");
+	if (m->kp_init > SEGMENT_KPROTO_INIT_GIVEN ||
+		(m->init == KMEANS_INIT_GIVEN) != (m->kp_init == SEGMENT_KPROTO_INIT_GIVEN) ||
+		m->init == KMEANS_INIT_RANDOM)
+		model_bad(errcode_bad, "Unknown or inconsistent init method.");
+	if ((m->feature_names != NULL) != (m->cat_names != NULL))
+		model_bad(errcode_bad, "Feature names must be given for all features or none.");
+	for (j = 0; j < m->m; j++)
+		if (m->n_levels[j] < 1 || m->n_levels[j] > SEGMENT_KPROTO_MAX_LEVELS)
+			model_bad(errcode_bad, "A number of categories is out of range.");
+	for (c = 0; c < m->k; c++)
+		for (j = 0; j < m->m; j++)
+			check_cat_stat(&m->cat[(Size) c * m->m + j], m->sizes[c], m->n_levels[j],
+						   errcode_bad);
+}
+
+/* Read the categorical part of a k-prototypes model (m already read). */
+static void
+decode_categorical(ModelReader *r, SegmentModel *m)
+{
+	int			j;
+	int			t;
+	int64		c;
+
+	m->gamma = rd_float8(r);
+	m->kp_init = (SegmentKProtoInit) rd_byte(r);
+	if (rd_byte(r) != 0)
+	{
+		m->cat_names = palloc(sizeof(char *) * m->m);
+		for (j = 0; j < m->m; j++)
+			m->cat_names[j] = rd_string(r, 1, NAMEDATALEN * 16, "feature name");
+	}
+	rd_need(r, (Size) m->m * 4);
+	m->n_levels = palloc(sizeof(int32) * m->m);
+	for (j = 0; j < m->m; j++)
+		m->n_levels[j] = rd_int32(r);
+	/* each entry takes at least 8 bytes: bound the allocation by the input */
+	rd_need(r, (Size) m->k * m->m * 8);
+	m->cat = palloc0(sizeof(SegmentCatStat) * m->k * m->m);
+	for (c = 0; c < (int64) m->k * m->m; c++)
+	{
+		SegmentCatStat *cs = &m->cat[c];
+
+		cs->mode = rd_string(r, 0, SEGMENT_KPROTO_MAX_VALUE_BYTES, "category");
+		cs->n_top = rd_int32(r);
+		if (cs->n_top < 0 || cs->n_top > SEGMENT_KPROTO_TOP_SHARES)
+			model_bad(r->errcode_bad, "A category count list has a bad length.");
+		cs->top = palloc(sizeof(char *) * Max(cs->n_top, 1));
+		cs->top_count = palloc(sizeof(int64) * Max(cs->n_top, 1));
+		for (t = 0; t < cs->n_top; t++)
+		{
+			cs->top[t] = rd_string(r, 0, SEGMENT_KPROTO_MAX_VALUE_BYTES, "category");
+			cs->top_count[t] = rd_int64(r);
+		}
+	}
+	check_categorical(m, r->errcode_bad);
+}
+
 /* Serialize a model into its stored form (version byte + pqformat fields). */
 bytea *
 segment_model_encode(const SegmentModel *model)
@@ -188,6 +354,10 @@ segment_model_encode(const SegmentModel *model)
 	/* version 3 */
 	pq_sendbyte(&buf, (uint8) model->mode);
 	pq_sendint64(&buf, model->sample_size);
+	/* version 3, k-prototypes part (m = 0: none) */
+	pq_sendint32(&buf, model->m);
+	if (model->m > 0)
+		encode_categorical(&buf, model);
 
 	result = (bytea *) palloc(VARHDRSZ + buf.len);
 	SET_VARSIZE(result, VARHDRSZ + buf.len);
@@ -333,6 +503,11 @@ segment_model_decode(const char *data, int len, int errcode_bad)
 		if (m->sample_size < 0 || m->sample_size > m->n ||
 			(m->mode != SEGMENT_MODE_SAMPLE && m->sample_size != 0))
 			model_bad(errcode_bad, "The sample size is out of range.");
+		m->m = rd_int32(&r);
+		if (m->m < 0 || m->m > SEGMENT_KPROTO_MAX_M)
+			model_bad(errcode_bad, "The number of categorical features is out of range.");
+		if (m->m > 0)
+			decode_categorical(&r, m);
 	}
 	if (r.cursor != r.len)
 		model_bad(errcode_bad, "There are trailing bytes.");
@@ -487,6 +662,53 @@ segment_init_name(KMeansInit init)
 	}
 }
 
+/* SQL-facing name of a k-prototypes init method. */
+const char *
+segment_kproto_init_name(SegmentKProtoInit init)
+{
+	switch (init)
+	{
+		case SEGMENT_KPROTO_INIT_CAO:
+			return "cao";
+		case SEGMENT_KPROTO_INIT_PLUSPLUS:
+			return "k-means++";
+		case SEGMENT_KPROTO_INIT_GIVEN:
+			return "given";
+		default:
+			return "huang";
+	}
+}
+
+/* The init method of a model as options.init shows it (k-means or k-prototypes). */
+const char *
+segment_model_init_name(const SegmentModel *model)
+{
+	return model->m > 0 ? segment_kproto_init_name(model->kp_init) :
+		segment_init_name(model->init);
+}
+
+/*
+ * Refuse (22023) a k-prototypes model where only numeric features are
+ * passed; mixed_form: fname also has a (model, numeric, categorical) form.
+ */
+void
+segment_model_require_kmeans(const SegmentModel *model, const char *fname, bool mixed_form)
+{
+	if (model->m > 0 && mixed_form)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s needs the categorical features of this k-prototypes model", fname),
+				 errdetail("The model has %d numeric and %d categorical features.",
+						   model->d, model->m),
+				 errhint("Call %s(model, numeric, categorical).", fname)));
+	if (model->m > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s does not support k-prototypes models", fname),
+				 errdetail("The model has %d numeric and %d categorical features.",
+						   model->d, model->m)));
+}
+
 /* Convert an integral numeric within the bigint range; false otherwise. */
 bool
 segment_numeric_to_int64(Numeric num, int64 *result)
@@ -532,6 +754,61 @@ append_float8_array(StringInfo buf, const double *values, int n)
 	appendStringInfoChar(buf, ']');
 }
 
+/*
+ * The "categorical" key of a k-prototypes model: {"gamma", "feature_names",
+ * "n_levels", "segments": [per segment [per feature {"mode", "top":
+ * [[category, count], ...]}]]}.
+ */
+static void
+categorical_to_json(StringInfo buf, const SegmentModel *m)
+{
+	int			c;
+	int			j;
+	int			t;
+
+	appendStringInfoString(buf, ", \"categorical\": {\"gamma\": ");
+	segment_append_float8(buf, m->gamma);
+	appendStringInfoString(buf, ", \"feature_names\": ");
+	if (m->cat_names == NULL)
+		appendStringInfoString(buf, "null");
+	else
+	{
+		appendStringInfoChar(buf, '[');
+		for (j = 0; j < m->m; j++)
+		{
+			if (j > 0)
+				appendStringInfoString(buf, ", ");
+			escape_json(buf, m->cat_names[j]);
+		}
+		appendStringInfoChar(buf, ']');
+	}
+	appendStringInfoString(buf, ", \"n_levels\": [");
+	for (j = 0; j < m->m; j++)
+		appendStringInfo(buf, "%s%d", j > 0 ? ", " : "", m->n_levels[j]);
+	appendStringInfoString(buf, "], \"segments\": [");
+	for (c = 0; c < m->k; c++)
+	{
+		appendStringInfoString(buf, c > 0 ? ", [" : "[");
+		for (j = 0; j < m->m; j++)
+		{
+			const SegmentCatStat *cs = &m->cat[(Size) c * m->m + j];
+
+			appendStringInfoString(buf, j > 0 ? ", {\"mode\": " : "{\"mode\": ");
+			escape_json(buf, cs->mode);
+			appendStringInfoString(buf, ", \"top\": [");
+			for (t = 0; t < cs->n_top; t++)
+			{
+				appendStringInfoString(buf, t > 0 ? ", [" : "[");
+				escape_json(buf, cs->top[t]);
+				appendStringInfo(buf, ", " INT64_FORMAT "]", cs->top_count[t]);
+			}
+			appendStringInfoString(buf, "]}");
+		}
+		appendStringInfoChar(buf, ']');
+	}
+	appendStringInfoString(buf, "]}");
+}
+
 /* The JSON text form of a model (exactly the stored fields). */
 static char *
 model_to_json(const SegmentModel *m)
@@ -551,7 +828,7 @@ model_to_json(const SegmentModel *m)
 					 m->seed, m->n_init, m->max_iter);
 	segment_append_float8(&buf, m->tol);
 	appendStringInfo(&buf, ", \"init\": \"%s\", \"scale\": \"%s\"}",
-					 segment_init_name(m->init), segment_scale_name(m->scale_method));
+					 segment_model_init_name(m), segment_scale_name(m->scale_method));
 	appendStringInfo(&buf, ", \"requested_k\": %d, \"min_segment_share\": ",
 					 m->requested_k > 0 ? m->requested_k : m->k);
 	segment_append_float8(&buf, m->min_segment_share);
@@ -594,7 +871,10 @@ model_to_json(const SegmentModel *m)
 	appendStringInfoString(&buf, "], \"sizes\": [");
 	for (j = 0; j < m->k; j++)
 		appendStringInfo(&buf, "%s" INT64_FORMAT, j > 0 ? ", " : "", m->sizes[j]);
-	appendStringInfoString(&buf, "]}");
+	appendStringInfoChar(&buf, ']');
+	if (m->m > 0)
+		categorical_to_json(&buf, m);
+	appendStringInfoChar(&buf, '}');
 	return buf.data;
 }
 
@@ -695,6 +975,83 @@ json_float8_array(JsonbValue *v, const char *what, int n, double *out)
 		out[i] = json_float8(getIthJsonbValueFromContainer(c, i), what);
 }
 
+/*
+ * Parse the "categorical" key of a k-prototypes model; the ranges and
+ * orders are checked by the binary decoder that segment_model_in runs.
+ */
+static void
+categorical_from_json(JsonbValue *catv, SegmentModel *m)
+{
+	JsonbContainer *cat;
+	JsonbContainer *arr;
+	JsonbContainer *segs;
+	JsonbValue *v;
+	int			c;
+	int			j;
+	int			t;
+
+	if (catv->type != jbvBinary || !JsonContainerIsObject(catv->val.binary.data))
+		text_bad("\"categorical\" must be an object.");
+	cat = catv->val.binary.data;
+	if (JsonContainerSize(cat) != 4)
+		text_bad("\"categorical\" must have exactly the keys gamma, feature_names, n_levels, segments.");
+	m->gamma = json_float8(json_get(cat, "gamma"), "gamma");
+	arr = json_array(json_get(cat, "n_levels"), "n_levels", -1, &m->m);
+	if (m->m < 1 || m->m > SEGMENT_KPROTO_MAX_M)
+		text_bad("\"n_levels\" must have 1 to 1000 elements.");
+	m->n_levels = palloc(sizeof(int32) * m->m);
+	for (j = 0; j < m->m; j++)
+		m->n_levels[j] = json_int32(getIthJsonbValueFromContainer(arr, j), "n_levels",
+									1, SEGMENT_KPROTO_MAX_LEVELS);
+	v = json_get(cat, "feature_names");
+	if (v->type != jbvNull)
+	{
+		arr = json_array(v, "feature_names", m->m, NULL);
+		m->cat_names = palloc(sizeof(char *) * m->m);
+		for (j = 0; j < m->m; j++)
+		{
+			m->cat_names[j] = json_cstring(getIthJsonbValueFromContainer(arr, j),
+										   "feature_names");
+			if (m->cat_names[j][0] == '\0')
+				text_bad("A feature name is empty.");
+		}
+	}
+	segs = json_array(json_get(cat, "segments"), "segments", m->k, NULL);
+	m->cat = palloc0(sizeof(SegmentCatStat) * m->k * m->m);
+	for (c = 0; c < m->k; c++)
+	{
+		JsonbContainer *feats = json_array(getIthJsonbValueFromContainer(segs, c),
+										   "segments", m->m, NULL);
+
+		for (j = 0; j < m->m; j++)
+		{
+			SegmentCatStat *cs = &m->cat[(Size) c * m->m + j];
+			JsonbValue *e = getIthJsonbValueFromContainer(feats, j);
+			JsonbContainer *obj;
+			JsonbContainer *top;
+
+			if (e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data) ||
+				JsonContainerSize(e->val.binary.data) != 2)
+				text_bad("Each segment's feature must be an object with keys mode and top.");
+			obj = e->val.binary.data;
+			cs->mode = json_cstring(json_get(obj, "mode"), "mode");
+			top = json_array(json_get(obj, "top"), "top", -1, &cs->n_top);
+			if (cs->n_top > SEGMENT_KPROTO_TOP_SHARES)
+				text_bad("\"top\" has too many elements.");
+			cs->top = palloc(sizeof(char *) * Max(cs->n_top, 1));
+			cs->top_count = palloc(sizeof(int64) * Max(cs->n_top, 1));
+			for (t = 0; t < cs->n_top; t++)
+			{
+				JsonbContainer *pair = json_array(getIthJsonbValueFromContainer(top, t),
+												  "top", 2, NULL);
+
+				cs->top[t] = json_cstring(getIthJsonbValueFromContainer(pair, 0), "top");
+				cs->top_count[t] = json_int64(getIthJsonbValueFromContainer(pair, 1), "top");
+			}
+		}
+	}
+}
+
 /* Parse the JSON text form; every inconsistency is 22P02. */
 static SegmentModel *
 model_from_json(char *text)
@@ -704,6 +1061,7 @@ model_from_json(char *text)
 	JsonbContainer *opts;
 	JsonbContainer *arr;
 	JsonbValue *v;
+	JsonbValue *catv;
 	SegmentModel *m = palloc0(sizeof(SegmentModel));
 	static const char *const keys[] = {"version", "k", "d", "n", "n_null", "inertia",
 		"n_iter", "converged", "options", "feature_names", "transform", "center",
@@ -719,8 +1077,12 @@ model_from_json(char *text)
 	version = v != NULL ? json_int32(v, "version", 0, 255) : SEGMENT_MODEL_VERSION;
 	if (version < SEGMENT_MODEL_VERSION_MIN || version > SEGMENT_MODEL_VERSION)
 		text_bad("Unsupported version.");
-	if (JsonContainerSize(root) != lengthof(keys) + (version >= 2 ? 3 : 0) + (version >= 3 ? 2 : 0))
-		text_bad(version >= 3 ?
+	catv = version >= 3 ? getKeyJsonValueFromContainer(root, "categorical", 11, NULL) : NULL;
+	if (JsonContainerSize(root) != lengthof(keys) + (version >= 2 ? 3 : 0) +
+		(version >= 3 ? 2 : 0) + (catv != NULL ? 1 : 0))
+		text_bad(catv != NULL ?
+				 "The object must have exactly the keys version, k, d, n, n_null, inertia, n_iter, converged, options, requested_k, min_segment_share, reduction, mode, sample_size, feature_names, transform, center, scale, centroids, sizes, categorical." :
+				 version >= 3 ?
 				 "The object must have exactly the keys version, k, d, n, n_null, inertia, n_iter, converged, options, requested_k, min_segment_share, reduction, mode, sample_size, feature_names, transform, center, scale, centroids, sizes." :
 				 version == 2 ?
 				 "The object must have exactly the keys version, k, d, n, n_null, inertia, n_iter, converged, options, requested_k, min_segment_share, reduction, feature_names, transform, center, scale, centroids, sizes." :
@@ -773,7 +1135,22 @@ model_from_json(char *text)
 	m->max_iter = json_int32(json_get(opts, "max_iter"), "max_iter", 1, PG_INT32_MAX);
 	m->tol = json_float8(json_get(opts, "tol"), "tol");
 	s = json_cstring(json_get(opts, "init"), "init");
-	if (strcmp(s, "k-means++") == 0)
+	if (catv != NULL)
+	{
+		if (strcmp(s, "huang") == 0)
+			m->kp_init = SEGMENT_KPROTO_INIT_HUANG;
+		else if (strcmp(s, "cao") == 0)
+			m->kp_init = SEGMENT_KPROTO_INIT_CAO;
+		else if (strcmp(s, "k-means++") == 0)
+			m->kp_init = SEGMENT_KPROTO_INIT_PLUSPLUS;
+		else if (strcmp(s, "given") == 0)
+			m->kp_init = SEGMENT_KPROTO_INIT_GIVEN;
+		else
+			text_bad("\"init\" must be \"huang\", \"cao\", \"k-means++\" or \"given\".");
+		m->init = m->kp_init == SEGMENT_KPROTO_INIT_GIVEN ?
+			KMEANS_INIT_GIVEN : KMEANS_INIT_PLUSPLUS;
+	}
+	else if (strcmp(s, "k-means++") == 0)
 		m->init = KMEANS_INIT_PLUSPLUS;
 	else if (strcmp(s, "random") == 0)
 		m->init = KMEANS_INIT_RANDOM;
@@ -831,6 +1208,8 @@ model_from_json(char *text)
 	arr = json_array(json_get(root, "sizes"), "sizes", m->k, NULL);
 	for (j = 0; j < m->k; j++)
 		m->sizes[j] = json_int64(getIthJsonbValueFromContainer(arr, j), "sizes");
+	if (catv != NULL)
+		categorical_from_json(catv, m);
 	return m;
 }
 

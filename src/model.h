@@ -29,13 +29,15 @@
 #include "utils/numeric.h"
 
 #include "kmeans.h"
+#include "kprototypes.h"
 
 /*
  * version byte of the stored (and send/recv) form of segment_model; version
  * 2 added requested_k, min_segment_share and reduction (issue 4); version 3
- * (extension 1.1) added the fit mode and sample size (issue 7).  Older
- * values are still read (as requested_k = k, no floor, no reduction, mode
- * memory)
+ * (extension 1.1) added the fit mode and sample size (issue 7) and the
+ * categorical part of k-prototypes models (issue 8; m = 0 for k-means).
+ * Older values are still read (as requested_k = k, no floor, no reduction,
+ * mode memory, no categorical part)
  */
 #define SEGMENT_MODEL_VERSION 3
 #define SEGMENT_MODEL_VERSION_MIN 1
@@ -46,6 +48,18 @@
 /* limits that keep every size product far from overflow */
 #define SEGMENT_KMEANS_MAX_K 10000
 #define SEGMENT_KMEANS_MAX_D 10000
+
+/*
+ * k-prototypes limits (issue 8): categorical features per row, distinct
+ * levels per categorical feature (the fit keeps a k x levels count table
+ * per feature), bytes per category value, and how many of the most frequent
+ * categories of each segment a model stores (with their counts) for
+ * profiles.  Past the first three, a fit fails with 54000.
+ */
+#define SEGMENT_KPROTO_MAX_M SEGMENT_KPROTO_MAX_M_KERNEL
+#define SEGMENT_KPROTO_MAX_LEVELS 10000
+#define SEGMENT_KPROTO_MAX_VALUE_BYTES 1000
+#define SEGMENT_KPROTO_TOP_SHARES 10
 
 typedef enum SegmentScale
 {
@@ -95,7 +109,22 @@ typedef struct KMeansOptions
 	bool		verbose;
 	double		min_segment_share;	/* 0: keep every segment */
 	bool		quiet;			/* no small-segment NOTICE (kmeans_sweep) */
+	const KMeansSeedCache *seed_cache;	/* k-means++ seedings made ahead (kmeans_sweep), or NULL */
 } KMeansOptions;
+
+/*
+ * One categorical feature within one segment of a k-prototypes model: the
+ * prototype's category (the mode) and the segment's most frequent
+ * categories, at most SEGMENT_KPROTO_TOP_SHARES, by count descending, then
+ * byte order.  Rows of other categories are size minus the listed counts.
+ */
+typedef struct SegmentCatStat
+{
+	char	   *mode;
+	int32		n_top;
+	char	  **top;			/* n_top categories */
+	int64	   *top_count;		/* n_top counts, each >= 1 */
+} SegmentCatStat;
 
 /* a decoded segment_model */
 typedef struct SegmentModel
@@ -124,6 +153,13 @@ typedef struct SegmentModel
 	char	   *reduction;		/* why k < requested_k, or NULL */
 	SegmentFitMode mode;		/* version 3: how the rows were seen */
 	int64		sample_size;	/* version 3: rows fitted in sample mode, else 0 */
+	/* version 3, k-prototypes only (m = 0 for a k-means model) */
+	int32		m;				/* categorical features */
+	double		gamma;			/* weight of one categorical mismatch */
+	SegmentKProtoInit kp_init;
+	char	  **cat_names;		/* m names, or NULL (with feature_names) */
+	int32	   *n_levels;		/* m: distinct categories seen in training */
+	SegmentCatStat *cat;		/* k*m, segment-major */
 } SegmentModel;
 
 /* GUC segment.kmeans_memory_limit, in kB (defined in segment.c) */
@@ -143,6 +179,10 @@ extern double segment_apply_transform(SegmentTransform kind, double value,
 extern const char *segment_scale_name(SegmentScale scale);
 extern const char *segment_init_name(KMeansInit init);
 extern const char *segment_mode_name(SegmentFitMode mode);
+extern const char *segment_kproto_init_name(SegmentKProtoInit init);
+extern const char *segment_model_init_name(const SegmentModel *model);
+extern void segment_model_require_kmeans(const SegmentModel *model, const char *fname,
+										  bool mixed_form);
 extern void segment_append_float8(StringInfo buf, double value);
 extern bool segment_numeric_to_int64(Numeric num, int64 *result);
 extern double *segment_kmeans_features(ArrayType *array, int *d);
@@ -153,5 +193,15 @@ extern void kmeans_parse_options(Jsonb *options, KMeansOptions *opts);
 extern void kmeans_sort_rows(double *X, int64 n, int d);
 extern SegmentModel *kmeans_fit_rows(double *X, int64 n, int d, int64 n_null,
 									 int k, const KMeansOptions *opts);
+
+/* kprototypes_agg.c */
+typedef struct KProtoRows KProtoRows;
+extern KProtoRows *kproto_rows_new(MemoryContext context, Jsonb *options);
+extern void kproto_rows_add(KProtoRows *rows, ArrayType *numeric, ArrayType *categorical,
+							const char *fname);
+extern int64 kproto_rows_count(const KProtoRows *rows);
+extern SegmentModel *kproto_fit_rows(KProtoRows *rows, int k);
+extern int	kproto_model_nearest(const SegmentModel *model, ArrayType *numeric,
+								 ArrayType *categorical, double *costs);
 
 #endif							/* SEGMENT_MODEL_H */

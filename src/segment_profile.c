@@ -24,6 +24,11 @@
  * spend" for monetary value, "high <name>" / "low <name>" otherwise;
  * "very" from 1.5.  No such feature: "typical".
  *
+ * k-prototypes models (issue 8): the description goes on, after "; ",
+ * with each categorical feature's mode and its share of the segment, e.g.
+ * "high income; gender Female (72%)", at most PROFILE_MAX_TERMS features;
+ * model_categories gives every stored share.
+ *
  * RFM.  Features are recognised by name (case-insensitive): recency* or r,
  * frequency* or f, monetary* or m.  A deviation z becomes a 1..5 score
  * through the normal quantiles, 1 + floor(5 * Phi(z)) (quintiles of a
@@ -259,6 +264,23 @@ segment_segment_profile(PG_FUNCTION_ARGS)
 		}
 		if (terms == 0)
 			appendStringInfoString(&desc, "typical");
+		for (j = 0; j < m->m && j < PROFILE_MAX_TERMS; j++)
+		{
+			const SegmentCatStat *cs = &m->cat[(Size) c * m->m + j];
+			int64		count = 0;
+			int			t;
+
+			for (t = 0; t < cs->n_top; t++)
+				if (strcmp(cs->top[t], cs->mode) == 0)
+					count = cs->top_count[t];
+			appendStringInfoString(&desc, j == 0 ? "; " : ", ");
+			if (m->cat_names)
+				appendStringInfo(&desc, "%s ", m->cat_names[j]);
+			else
+				appendStringInfo(&desc, "feature %d ", m->d + j + 1);
+			appendStringInfo(&desc, "%s (%.0f%%)", cs->mode,
+							 m->sizes[c] > 0 ? 100.0 * (double) count / (double) m->sizes[c] : 0.0);
+		}
 
 		values[0] = Int32GetDatum(c + 1);
 		values[1] = Int64GetDatum(m->sizes[c]);

@@ -76,9 +76,9 @@ segment_match_segments(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	SegmentModel *old = segment_model_from_datum(PG_GETARG_DATUM(0));
 	SegmentModel *new = segment_model_from_datum(PG_GETARG_DATUM(1));
-	int			ko = old->k,
-				kn = new->k,
-				d = new->d;
+	int			ko,
+				kn,
+				d;
 	double	   *oldc;
 	double	   *cost;
 	double	   *work;
@@ -87,6 +87,11 @@ segment_match_segments(PG_FUNCTION_ARGS)
 	int			i,
 				j;
 
+	segment_model_require_kmeans(old, "match_segments", false);
+	segment_model_require_kmeans(new, "match_segments", false);
+	ko = old->k;
+	kn = new->k;
+	d = new->d;
 	if (old->d != new->d)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
@@ -172,13 +177,16 @@ segment_sampled_silhouette(PG_FUNCTION_ARGS)
 {
 	SegmentModel *m = segment_model_from_datum(PG_GETARG_DATUM(0));
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
-	int			d = m->d;
+	int			d;
 	int			s;
 	int			i;
 	double	   *raw;
 	double	   *z;
 	int32	   *label;
 	double		silhouette;
+
+	segment_model_require_kmeans(m, "sampled_silhouette", false);
+	d = m->d;
 
 	if (ARR_NDIM(arr) == 0)
 		PG_RETURN_NULL();

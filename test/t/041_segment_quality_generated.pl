@@ -83,11 +83,22 @@ my ($ret, $stdout, $stderr) = $node->psql('postgres',
 	q{SELECT segment.kmeans_fit(f, 5, '{"scale": "none"}') FROM tiny});
 like($stderr, qr/NOTICE:  1 of 5 segments hold less than 2% of the rows/, 'tiny: NOTICE for a segment under 2%');
 
-# a version 1 binary model: the version 2 bytes minus the trailing fields, version byte 1
-my $v2 = pack('H*', $node->safe_psql('postgres',
+# version 1 and 2 binary models: the version 3 bytes minus the trailing fields
+# (version 3: mode, sample size, no categorical part = 13 bytes; version 2:
+# requested_k, min share, empty note = 16 bytes), with their version byte
+my $v3 = pack('H*', $node->safe_psql('postgres',
 	q{SELECT encode(segment.segment_model_send(m), 'hex') FROM blobs_model}));
-is(ord(substr($v2, 0, 1)), 2, 'models are written as version 2');
-my $v1 = chr(1) . substr($v2, 1, length($v2) - 1 - 16);	# requested_k, min share, empty note
+is(ord(substr($v3, 0, 1)), 3, 'models are written as version 3');
+my $v2 = chr(2) . substr($v3, 1, length($v3) - 1 - 13);
+my $v1 = chr(1) . substr($v3, 1, length($v3) - 1 - 13 - 16);
+my $data2 = "PGCOPY\n\377\r\n\0" . pack('NN', 0, 0)
+  . pack('n', 1) . pack('N', length($v2)) . $v2 . pack('n', 0xFFFF);
+open my $fh2, '>:raw', "$dir/v2.bin" or die $!;
+print $fh2 $data2;
+close $fh2;
+$node->safe_psql('postgres', "CREATE TABLE v2 (m segment.segment_model); COPY v2 FROM '$dir/v2.bin' WITH (FORMAT binary)");
+is($node->safe_psql('postgres', q{SELECT a.m::text = b.m::text FROM v2 a, blobs_model b}), 't',
+	'a version 2 binary model (1.0) reads back as the same model (mode memory)');
 my $data = "PGCOPY\n\377\r\n\0" . pack('NN', 0, 0)
   . pack('n', 1) . pack('N', length($v1)) . $v1 . pack('n', 0xFFFF);
 open my $fh, '>:raw', "$dir/v1.bin" or die $!;
