@@ -27,12 +27,19 @@ OBJS = \
 	src/segmentation.o \
 	src/metrics.o \
 	src/kmeans_eval.o \
-	src/segment_profile.o
+	src/segment_profile.o \
+	src/kprototypes.o \
+	src/kprototypes_agg.o \
+	src/kprototypes_window.o \
+	src/state_text.o \
+	src/quantile_state.o \
+	src/kmeans_step.o \
+	src/kmeans_scan.o
 
 DATA = segment--1.0.sql $(wildcard segment--*--*.sql)
 
 # Regression tests, in order; each file creates the extension itself.
-REGRESS = rfm_summary rfm_score quantile_breaks rfm_segment kmeans kmeans_errors kmeans_window kmeans_parallel managed_segmentation segment_quality security clv clv_errors parallel catalog_lint oldextversions
+REGRESS = rfm_summary rfm_score quantile_breaks rfm_segment kmeans kmeans_errors kmeans_window kmeans_parallel managed_segmentation segment_quality security clv clv_errors parallel scaleout kmeans_scale catalog_lint kprototypes kprototypes_errors kprototypes_parallel oldextversions
 REGRESS_OPTS = --inputdir=. --outputdir=.
 
 PG_CONFIG ?= pg_config

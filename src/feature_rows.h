@@ -14,6 +14,7 @@
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
+#include "kmeans_scale.h"
 #include "model.h"
 
 typedef struct FeatureRows
@@ -26,10 +27,22 @@ typedef struct FeatureRows
 	int64		n_null;			/* NULL feature arrays skipped */
 	int64		capacity;		/* rows that fit in rows[] */
 	double	   *rows;			/* n*d, row-major */
+	/* issue 7: sampling (feature_rows_init_modes; else mode memory) */
+	KMeansModeOptions mopts;	/* mode and sample_size */
+	int32		k;				/* k of the fit (auto threshold) */
+	int64		max_rows;		/* auto: rows a memory fit can hold (0: not yet known) */
+	bool		sampled;		/* rows[] is the bottom-S sample, a max-heap on (key, row) */
+	uint64	   *keys;			/* sampled: the key of each kept row */
+	int64		n_total;		/* non-NULL rows seen (n unless sampled) */
+	uint64		hash_seed;		/* salt of the sampling keys */
 } FeatureRows;
 
 /* Start an empty collection in context, keeping and parsing options. */
 extern void feature_rows_init(FeatureRows *fr, MemoryContext context, Jsonb *options);
+
+/* The same for a fit that accepts options mode and sample_size (k: the fit's k). */
+extern void feature_rows_init_modes(FeatureRows *fr, MemoryContext context, Jsonb *options,
+									int k);
 
 /* Are these (possibly NULL) options the ones the collection was made with? */
 extern bool feature_rows_same_options(const FeatureRows *fr, Jsonb *options);
