@@ -21,6 +21,11 @@ SELECT kmeans_fit(f, 31) FROM km_err;
 SELECT kmeans_fit(f, 16) FROM km_err;
 \echo :LAST_ERROR_SQLSTATE
 SELECT (kmeans_fit(f, 15)::jsonb)->'sizes' FROM km_err;
+-- distinct points are counted after scaling: 0 and 1e-20 become one point beside 1e20
+SELECT kmeans_fit(ARRAY[x], 3) FROM unnest(ARRAY[0, 1e-20, 1e20]::float8[]) x;
+\echo :LAST_ERROR_SQLSTATE
+SELECT (kmeans_fit(ARRAY[x, y], 3)::jsonb)->'sizes' AS sizes
+FROM (VALUES (0::float8, 1::float8), (1e-20, 0), (1e-20, 1), (1e20, 0)) v(x, y);
 
 -- bad feature arrays
 SELECT kmeans_fit(ARRAY[1, NULL]::float8[], 1);

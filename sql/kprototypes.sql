@@ -118,6 +118,16 @@ SELECT count(DISTINCT m::text) AS distinct_models FROM (
 SELECT count(*) FILTER (WHERE w = a) AS agree, count(*) AS total FROM (
   SELECT kprototypes(x, c, 4) OVER () AS w,
          assign_segment((SELECT kprototypes_fit(x, c, 4) FROM kp_mix), x, c) AS a FROM kp_mix) s;
+-- the same with the arguments read as columns of a subquery (the window
+-- reads each row's two arrays from a tuple store; large arrays, out of line)
+SELECT count(*) FILTER (WHERE w = a) AS agree, count(*) AS total FROM (
+  SELECT kprototypes(x, c, 2) OVER () AS w, assign_segment(
+           (SELECT kprototypes_fit(x, c, 2) FROM (SELECT i, array_fill(i::float8, ARRAY[10000]) AS x,
+              array_fill(repeat(chr(65 + i % 2), 1000), ARRAY[1000]) AS c FROM generate_series(1, 4) i) q),
+           x, c) AS a
+  FROM (SELECT i, array_fill(i::float8, ARRAY[10000]) AS x,
+               array_fill(repeat(chr(65 + i % 2), 1000), ARRAY[1000]) AS c
+        FROM generate_series(1, 4) i OFFSET 0) s) t;
 -- per partition
 SELECT i % 2 AS part, count(DISTINCT seg) AS segments FROM (
   SELECT i, kprototypes(x, c, 3, '{"n_init": 2}') OVER (PARTITION BY i % 2) AS seg FROM kp_mix) s

@@ -87,5 +87,9 @@ SELECT (SELECT (j - 'categorical')::text::segment_model::jsonb ? 'categorical' F
 SELECT pg_temp.err($$SELECT kmeans_evaluate(x, (SELECT j::text::segment_model FROM kpe_model)) FROM kpe$$);
 SELECT pg_temp.err($$SELECT * FROM match_segments((SELECT j::text::segment_model FROM kpe_model), (SELECT kmeans_fit(x, 2) FROM kpe))$$);
 SELECT pg_temp.err($$SELECT sampled_silhouette((SELECT j::text::segment_model FROM kpe_model), ARRAY[[1, 2]]::float8[])$$);
+SELECT pg_temp.err($$SELECT kmeans_step(x, (SELECT j::text::segment_model FROM kpe_model)) FROM kpe$$);
+-- distinct rows counted after scaling: 0 and 1e-20 merge beside 1e20
+SELECT pg_temp.err($$SELECT kprototypes_fit(x, c, 4) FROM (VALUES ('{0}'::float8[], '{A}'::text[]),
+  ('{1e-20}', '{A}'), ('{0}', '{B}'), ('{1e20}', '{A}')) v(x, c)$$);
 
 DROP TABLE kpe, kpe_model;

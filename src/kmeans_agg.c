@@ -695,12 +695,6 @@ kmeans_fit_rows(double *X, int64 n, int d, int64 n_null, int k,
 	/* order independence: sort raw rows, then everything is a function of them */
 	CHECK_FOR_INTERRUPTS();
 	kmeans_sort_rows(X, n, d);
-	distinct = kmeans_count_distinct_rows(X, n, d);
-	if (k > distinct)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k (%d) is greater than the number of distinct points (" INT64_FORMAT ")",
-						k, distinct)));
 	CHECK_FOR_INTERRUPTS();
 
 	for (j = 0; j < d; j++)
@@ -719,6 +713,20 @@ kmeans_fit_rows(double *X, int64 n, int d, int64 n_null, int k,
 		for (j = 0; j < d; j++)
 			X[i * d + j] = (X[i * d + j] - m->center[j]) / m->scale[j];
 	}
+
+	/*
+	 * Distinct points in model space: scaling can merge raw-distinct rows
+	 * (0 and 1e-20 beside 1e20), and per-column monotone maps keep the
+	 * order but not always the adjacency of rows that became equal, so
+	 * sort again (one pass when nothing merged) and count neighbours.
+	 */
+	kmeans_sort_rows(X, n, d);
+	distinct = kmeans_count_distinct_rows(X, n, d);
+	if (k > distinct)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k (%d) is greater than the number of distinct points (" INT64_FORMAT ")",
+						k, distinct)));
 
 	if (opts->init == KMEANS_INIT_GIVEN)
 	{

@@ -497,6 +497,7 @@ step_model_arg(FunctionCallInfo fcinfo, int argno)
 	cache->rawlen = VARSIZE(raw) - VARHDRSZ;
 	cache->raw = VARDATA(raw);
 	cache->model = segment_model_decode(cache->raw, cache->rawlen, ERRCODE_DATA_CORRUPTED);
+	segment_model_require_kmeans(cache->model, "kmeans_step", false);
 	cache->z = palloc(sizeof(double) * cache->model->d);
 	cache->dist2 = palloc(sizeof(double) * cache->model->k);
 	cache->key = palloc(keylen);
@@ -1343,6 +1344,8 @@ segment_kmeans_step_state_in(PG_FUNCTION_ARGS)
 							 ERRCODE_INVALID_TEXT_REPRESENTATION);
 	if (m->k != k || m->d != d)
 		text_bad("The model's k and d must be the state's.");
+	if (m->m > 0)
+		text_bad("The model must be a k-means model.");
 
 	st = step_new(CurrentMemoryContext, m, VARDATA_ANY(model), VARSIZE_ANY_EXHDR(model));
 	st->n = n;
@@ -1474,6 +1477,8 @@ segment_kmeans_step_state_recv(PG_FUNCTION_ARGS)
 							 ERRCODE_INVALID_BINARY_REPRESENTATION);
 	if (m->k != k || m->d != d)
 		recv_bad("The embedded model's k or d differs from the state's.");
+	if (m->m > 0)
+		recv_bad("The embedded model is not a k-means model.");
 	st = step_new(CurrentMemoryContext, m, buf->data + buf->len - model_len, model_len);
 	st->n = n;
 	st->n_null = n_null;

@@ -276,6 +276,8 @@ assign_rows(const double *X, const int32 *C, int64 n, int d, int m, int k,
 			}
 			else if (acc->shift[c] > shift2)
 				shift2 = acc->shift[c];
+			if ((c & 0xFF) == 0)
+				CHECK_FOR_INTERRUPTS();
 			acc->half[c] = get_float8_infinity();
 			for (o = 0; o < k; o++)
 				if (o != c)
@@ -389,6 +391,7 @@ fill_empty_clusters(int64 n, int k, int32 *labels, double *dist, int64 *csize,
 
 		if (csize[c] > 0)
 			continue;
+		CHECK_FOR_INTERRUPTS();
 		for (i = 0; i < n; i++)
 			if (csize[labels[i]] >= 2 && (far < 0 || dist[i] > dist[far]))
 				far = i;
@@ -513,7 +516,11 @@ first_unchosen_row(const double *X, const int32 *C, int64 n, int d, int m, int l
 	for (i = 0; i < n; i++)
 		if (!row_is_chosen(X, C, d, m, i, l, w))
 			return i;
-	elog(ERROR, "k-prototypes initialization found fewer distinct rows than k");
+	/* scaling can merge raw-distinct rows (e.g. 0 and 1e-20 beside 1e20) */
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("k is greater than the number of distinct rows after scaling"),
+			 errhint("Choose a smaller k, or another scale option.")));
 	return -1;					/* keep compiler quiet */
 }
 

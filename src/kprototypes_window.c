@@ -87,6 +87,14 @@ kproto_window_prepare(WindowObject winobj, KProtoWindowPartition *part)
 		MemoryContextReset(tmpcxt);
 		num = WinGetFuncArgInPartition(winobj, 0, i, WINDOW_SEEK_HEAD, false,
 									   &isnull, &isout);
+		/*
+		 * Fetching the next argument may free the tuple num points into
+		 * (the slot stores a fresh copy): copy num out first.
+		 */
+		old = MemoryContextSwitchTo(tmpcxt);
+		if (!isnull && !isout)
+			num = PointerGetDatum(PG_DETOAST_DATUM_COPY(num));
+		MemoryContextSwitchTo(old);
 		cat = WinGetFuncArgInPartition(winobj, 1, i, WINDOW_SEEK_HEAD, false,
 									   &catnull, &isout);
 		old = MemoryContextSwitchTo(tmpcxt);

@@ -1017,6 +1017,9 @@ categorical_from_json(JsonbValue *catv, SegmentModel *m)
 		}
 	}
 	segs = json_array(json_get(cat, "segments"), "segments", m->k, NULL);
+	/* every segment must hold m entries before k*m statistics are allocated */
+	for (c = 0; c < m->k; c++)
+		(void) json_array(getIthJsonbValueFromContainer(segs, c), "segments", m->m, NULL);
 	m->cat = palloc0(sizeof(SegmentCatStat) * m->k * m->m);
 	for (c = 0; c < m->k; c++)
 	{
