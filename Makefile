@@ -18,6 +18,8 @@ OBJS = \
 	src/clv_predict.o \
 	src/kmeans.o \
 	src/row_order.o \
+	src/scaler.o \
+	src/options.o \
 	src/model.o \
 	src/feature_rows.o \
 	src/kmeans_agg.o \

@@ -74,6 +74,8 @@
 #include "kmeans.h"
 #include "kmeans_scale.h"
 #include "model.h"
+#include "options.h"
+#include "scaler.h"
 #include "row_order.h"
 
 #define KMEANS_STATE_VERSION 1
@@ -94,65 +96,7 @@ PG_FUNCTION_INFO_V1(segment_kmeans_fit_serialfn);
 PG_FUNCTION_INFO_V1(segment_kmeans_fit_deserialfn);
 PG_FUNCTION_INFO_V1(segment_kmeans_fit_finalfn);
 
-/* Raise 22023 about an option. */
-static void
-option_error(const char *name, const char *must)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("kmeans option \"%s\" %s", name, must)));
-}
-
-/* A JSON value as a double, or a 22023 error. */
-static double
-option_float8(JsonbValue *v, const char *name)
-{
-	double		f;
-
-	if (v->type != jbvNumeric)
-		option_error(name, "must be a number");
-	f = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-										   NumericGetDatum(v->val.numeric)));
-	if (!isfinite(f))
-		option_error(name, "must be a finite number");
-	return f;
-}
-
-/* A JSON value as an integer within [lo, hi], or a 22023 error. */
-static int64
-option_int(JsonbValue *v, const char *name, int64 lo, int64 hi)
-{
-	int64		x;
-
-	if (v->type != jbvNumeric || !segment_numeric_to_int64(v->val.numeric, &x))
-		option_error(name, "must be an integer");
-	if (x < lo || x > hi)
-		option_error(name, psprintf("must be between " INT64_FORMAT " and " INT64_FORMAT,
-									lo, hi));
-	return x;
-}
-
-/* A JSON string value as a C string, or a 22023 error. */
-static char *
-option_string(JsonbValue *v, const char *name)
-{
-	if (v->type != jbvString)
-		option_error(name, "must be a string");
-	return pnstrdup(v->val.string.val, v->val.string.len);
-}
-
-/* The container of a JSON array or object value, or NULL. */
-static JsonbContainer *
-option_container(JsonbValue *v, bool object)
-{
-	if (v->type != jbvBinary)
-		return NULL;
-	if (object ? !JsonContainerIsObject(v->val.binary.data) :
-		(!JsonContainerIsArray(v->val.binary.data) ||
-		 JsonContainerIsScalar(v->val.binary.data)))
-		return NULL;
-	return v->val.binary.data;
-}
+static const SegmentOptionFamily kmeans_options = {"kmeans", NULL};
 
 /* Parse the "init" option: a method name or an array of centroids. */
 static void
@@ -164,42 +108,42 @@ parse_init(JsonbValue *v, KMeansOptions *opts)
 
 	if (v->type == jbvString)
 	{
-		char	   *s = option_string(v, "init");
+		char	   *s = segment_option_string(&kmeans_options, v, "init");
 
 		if (strcmp(s, "k-means++") == 0)
 			opts->init = KMEANS_INIT_PLUSPLUS;
 		else if (strcmp(s, "random") == 0)
 			opts->init = KMEANS_INIT_RANDOM;
 		else
-			option_error("init", "must be \"k-means++\", \"random\" or an array of centroids");
+			segment_option_error(&kmeans_options, "init", "must be \"k-means++\", \"random\" or an array of centroids");
 		return;
 	}
-	rows = option_container(v, false);
+	rows = segment_option_container(v, false);
 	if (rows == NULL || JsonContainerSize(rows) < 1)
-		option_error("init", "must be \"k-means++\", \"random\" or an array of centroids");
+		segment_option_error(&kmeans_options, "init", "must be \"k-means++\", \"random\" or an array of centroids");
 	opts->init = KMEANS_INIT_GIVEN;
 	opts->init_k = JsonContainerSize(rows);
 	if (opts->init_k > SEGMENT_KMEANS_MAX_K)
-		option_error("init", "has too many centroids");
+		segment_option_error(&kmeans_options, "init", "has too many centroids");
 	for (i = 0; i < opts->init_k; i++)
 	{
 		JsonbValue *row = getIthJsonbValueFromContainer(rows, i);
-		JsonbContainer *c = option_container(row, false);
+		JsonbContainer *c = segment_option_container(row, false);
 
 		if (c == NULL || JsonContainerSize(c) < 1)
-			option_error("init", "must be an array of arrays of numbers (one per centroid)");
+			segment_option_error(&kmeans_options, "init", "must be an array of arrays of numbers (one per centroid)");
 		if (i == 0)
 		{
 			opts->init_d = JsonContainerSize(c);
 			if (opts->init_d > SEGMENT_KMEANS_MAX_D)
-				option_error("init", "has too many features");
+				segment_option_error(&kmeans_options, "init", "has too many features");
 			opts->init_centroids = palloc(sizeof(double) * opts->init_k * opts->init_d);
 		}
 		else if ((int) JsonContainerSize(c) != opts->init_d)
-			option_error("init", "centroids must all have the same number of features");
+			segment_option_error(&kmeans_options, "init", "centroids must all have the same number of features");
 		for (j = 0; j < opts->init_d; j++)
 			opts->init_centroids[(Size) i * opts->init_d + j] =
-				option_float8(getIthJsonbValueFromContainer(c, j), "init");
+				segment_option_float8(&kmeans_options, getIthJsonbValueFromContainer(c, j), "init");
 	}
 }
 
@@ -207,14 +151,14 @@ parse_init(JsonbValue *v, KMeansOptions *opts)
 static void
 parse_transform(JsonbValue *v, KMeansOptions *opts)
 {
-	JsonbContainer *obj = option_container(v, true);
+	JsonbContainer *obj = segment_option_container(v, true);
 	JsonbIterator *it;
 	JsonbValue	kv;
 	JsonbIteratorToken tok;
 	int			n = 0;
 
 	if (obj == NULL)
-		option_error("transform", "must be an object mapping features to \"log1p\" or \"none\"");
+		segment_option_error(&kmeans_options, "transform", "must be an object mapping features to \"log1p\" or \"none\"");
 	opts->transform = palloc(sizeof(KMeansTransformSpec) * Max(JsonContainerSize(obj), 1));
 	it = JsonbIteratorInit(obj);
 	while ((tok = JsonbIteratorNext(&it, &kv, true)) != WJB_DONE)
@@ -231,7 +175,7 @@ parse_transform(JsonbValue *v, KMeansOptions *opts)
 					 strncmp(kv.val.string.val, "none", 4) == 0)
 				opts->transform[n].kind = SEGMENT_TRANSFORM_NONE;
 			else
-				option_error("transform", "values must be \"log1p\" or \"none\"");
+				segment_option_error(&kmeans_options, "transform", "values must be \"log1p\" or \"none\"");
 			n++;
 		}
 	}
@@ -242,27 +186,9 @@ parse_transform(JsonbValue *v, KMeansOptions *opts)
 static void
 parse_feature_names(JsonbValue *v, KMeansOptions *opts)
 {
-	JsonbContainer *arr = option_container(v, false);
-	int			i;
-	int			j;
-
-	if (arr == NULL || JsonContainerSize(arr) < 1)
-		option_error("feature_names", "must be a non-empty array of strings");
-	opts->n_feature_names = JsonContainerSize(arr);
-	opts->feature_names = palloc(sizeof(char *) * opts->n_feature_names);
-	for (i = 0; i < opts->n_feature_names; i++)
-	{
-		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
-
-		if (e->type != jbvString || e->val.string.len == 0)
-			option_error("feature_names", "must be a non-empty array of non-empty strings");
-		opts->feature_names[i] = pnstrdup(e->val.string.val, e->val.string.len);
-		if (strlen(opts->feature_names[i]) != (size_t) e->val.string.len)
-			option_error("feature_names", "must not contain zero bytes");
-		for (j = 0; j < i; j++)
-			if (strcmp(opts->feature_names[i], opts->feature_names[j]) == 0)
-				option_error("feature_names", "must not repeat a name");
-	}
+	opts->feature_names = segment_option_names(&kmeans_options, v, "feature_names", 1,
+											   "must be a non-empty array of non-empty strings",
+											   &opts->n_feature_names);
 }
 
 /* Parse kmeans options (NULL means all defaults); bad ones are 22023. */
@@ -322,22 +248,22 @@ kmeans_parse_options_ext(Jsonb *options, KMeansOptions *opts, KMeansModeOptions 
 		Assert(tok == WJB_VALUE);
 
 		if (strcmp(key, "seed") == 0)
-			opts->seed = option_int(&kv, key, PG_INT64_MIN + 1, PG_INT64_MAX - 1);
+			opts->seed = segment_option_int(&kmeans_options, &kv, key, PG_INT64_MIN + 1, PG_INT64_MAX - 1);
 		else if (strcmp(key, "n_init") == 0)
-			opts->n_init = (int) option_int(&kv, key, 1, 1000);
+			opts->n_init = (int) segment_option_int(&kmeans_options, &kv, key, 1, 1000);
 		else if (strcmp(key, "max_iter") == 0)
-			opts->max_iter = (int) option_int(&kv, key, 1, 1000000);
+			opts->max_iter = (int) segment_option_int(&kmeans_options, &kv, key, 1, 1000000);
 		else if (strcmp(key, "tol") == 0)
 		{
-			opts->tol = option_float8(&kv, key);
+			opts->tol = segment_option_float8(&kmeans_options, &kv, key);
 			if (opts->tol < 0)
-				option_error(key, "must not be negative");
+				segment_option_error(&kmeans_options, key, "must not be negative");
 		}
 		else if (strcmp(key, "init") == 0)
 			parse_init(&kv, opts);
 		else if (strcmp(key, "scale") == 0)
 		{
-			char	   *s = option_string(&kv, key);
+			char	   *s = segment_option_string(&kmeans_options, &kv, key);
 
 			if (strcmp(s, "zscore") == 0)
 				opts->scale = SEGMENT_SCALE_ZSCORE;
@@ -348,7 +274,7 @@ kmeans_parse_options_ext(Jsonb *options, KMeansOptions *opts, KMeansModeOptions 
 			else if (strcmp(s, "none") == 0)
 				opts->scale = SEGMENT_SCALE_NONE;
 			else
-				option_error(key, "must be \"zscore\", \"minmax\", \"robust\" or \"none\"");
+				segment_option_error(&kmeans_options, key, "must be \"zscore\", \"minmax\", \"robust\" or \"none\"");
 		}
 		else if (strcmp(key, "transform") == 0)
 			parse_transform(&kv, opts);
@@ -356,19 +282,19 @@ kmeans_parse_options_ext(Jsonb *options, KMeansOptions *opts, KMeansModeOptions 
 			parse_feature_names(&kv, opts);
 		else if (strcmp(key, "min_segment_share") == 0)
 		{
-			opts->min_segment_share = option_float8(&kv, key);
+			opts->min_segment_share = segment_option_float8(&kmeans_options, &kv, key);
 			if (opts->min_segment_share < 0 || opts->min_segment_share >= 0.5)
-				option_error(key, "must be at least 0 and less than 0.5");
+				segment_option_error(&kmeans_options, key, "must be at least 0 and less than 0.5");
 		}
 		else if (strcmp(key, "verbose") == 0)
 		{
 			if (kv.type != jbvBool)
-				option_error(key, "must be a boolean");
+				segment_option_error(&kmeans_options, key, "must be a boolean");
 			opts->verbose = kv.val.boolean;
 		}
 		else if (mopts != NULL && strcmp(key, "mode") == 0)
 		{
-			char	   *s = option_string(&kv, key);
+			char	   *s = segment_option_string(&kmeans_options, &kv, key);
 
 			if (strcmp(s, "memory") == 0)
 				mopts->mode = KMEANS_MODE_MEMORY;
@@ -379,12 +305,12 @@ kmeans_parse_options_ext(Jsonb *options, KMeansOptions *opts, KMeansModeOptions 
 			else if (strcmp(s, "auto") == 0)
 				mopts->mode = KMEANS_MODE_AUTO;
 			else
-				option_error(key, "must be \"memory\", \"sample\", \"scan\" or \"auto\"");
+				segment_option_error(&kmeans_options, key, "must be \"memory\", \"sample\", \"scan\" or \"auto\"");
 			mopts->mode_given = true;
 		}
 		else if (mopts != NULL && strcmp(key, "sample_size") == 0)
 		{
-			mopts->sample_size = option_int(&kv, key, 1, SEGMENT_SAMPLE_SIZE_MAX);
+			mopts->sample_size = segment_option_int(&kmeans_options, &kv, key, 1, SEGMENT_SAMPLE_SIZE_MAX);
 			mopts->sample_size_given = true;
 		}
 		else
@@ -444,110 +370,6 @@ kmeans_resolve_transforms(const KMeansOptions *opts, int d, uint8 *transform)
 	}
 }
 
-#define ST_SORT sort_float8
-#define ST_ELEMENT_TYPE double
-#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
-#define ST_CHECK_FOR_INTERRUPTS
-#define ST_SCOPE static
-#define ST_DEFINE
-#include "lib/sort_template.h"
-
-/* Linear-interpolated quantile p of sorted values (numpy's default). */
-static double
-sorted_quantile(const double *v, int64 n, double p)
-{
-	double		pos = p * (double) (n - 1);
-	int64		lo = (int64) floor(pos);
-	int64		hi = Min(lo + 1, n - 1);
-	double		frac = pos - (double) lo;
-
-	return v[lo] + (v[hi] - v[lo]) * frac;
-}
-
-/* Compute the scaler of sorted, transformed rows X into center/scale. */
-static void
-compute_scaler(const double *X, int64 n, int d, SegmentScale method,
-			   double *center, double *scale)
-{
-	int64		i;
-	int			j;
-
-	for (j = 0; j < d; j++)
-	{
-		center[j] = 0.0;
-		scale[j] = 1.0;
-	}
-	if (method == SEGMENT_SCALE_ZSCORE)
-	{
-		/* two passes: mean, then population variance (StandardScaler, ddof 0) */
-		for (i = 0; i < n; i++)
-		{
-			if ((i & 0xFFFF) == 0)
-				CHECK_FOR_INTERRUPTS();
-			for (j = 0; j < d; j++)
-				center[j] += X[i * d + j];
-		}
-		for (j = 0; j < d; j++)
-		{
-			center[j] /= (double) n;
-			scale[j] = 0.0;
-		}
-		for (i = 0; i < n; i++)
-		{
-			if ((i & 0xFFFF) == 0)
-				CHECK_FOR_INTERRUPTS();
-			for (j = 0; j < d; j++)
-			{
-				double		dv = X[i * d + j] - center[j];
-
-				scale[j] += dv * dv;
-			}
-		}
-		for (j = 0; j < d; j++)
-			scale[j] = sqrt(scale[j] / (double) n);
-	}
-	else if (method == SEGMENT_SCALE_MINMAX)
-	{
-		for (j = 0; j < d; j++)
-		{
-			double		lo = X[j];
-			double		hi = X[j];
-
-			for (i = 1; i < n; i++)
-			{
-				lo = Min(lo, X[i * d + j]);
-				hi = Max(hi, X[i * d + j]);
-			}
-			center[j] = lo;
-			scale[j] = hi - lo;
-		}
-	}
-	else if (method == SEGMENT_SCALE_ROBUST)
-	{
-		double	   *col = palloc_extended(mul_size(sizeof(double), n), MCXT_ALLOC_HUGE);
-
-		for (j = 0; j < d; j++)
-		{
-			CHECK_FOR_INTERRUPTS();
-			for (i = 0; i < n; i++)
-				col[i] = X[i * d + j];
-			if (j > 0)			/* the first column is already sorted */
-				sort_float8(col, n);
-			center[j] = sorted_quantile(col, n, 0.5);
-			scale[j] = sorted_quantile(col, n, 0.75) - sorted_quantile(col, n, 0.25);
-		}
-		pfree(col);
-	}
-	for (j = 0; j < d; j++)
-	{
-		/* finite inputs whose mean, spread or range overflow */
-		if (!isfinite(center[j]) || !isfinite(scale[j]))
-			float_overflow_error();
-		/* constant features: scale 1, as scikit-learn's scalers do */
-		if (!(scale[j] > 0))
-			scale[j] = 1.0;
-	}
-}
 
 /*
  * Option min_segment_share: while some segment holds fewer than
@@ -705,7 +527,7 @@ kmeans_fit_rows(double *X, int64 n, int d, int64 n_null, int k,
 			X[i * d + j] = segment_apply_transform((SegmentTransform) m->transform[j],
 												   X[i * d + j], j);
 	}
-	compute_scaler(X, n, d, opts->scale, m->center, m->scale);
+	segment_compute_scaler(X, n, d, opts->scale, m->center, m->scale);
 	for (i = 0; i < n; i++)
 	{
 		if ((i & 0xFFFF) == 0)

@@ -69,6 +69,8 @@
 #include "segment.h"
 #include "kprototypes.h"
 #include "model.h"
+#include "options.h"
+#include "scaler.h"
 
 #define KPROTO_STATE_VERSION 1
 
@@ -154,54 +156,7 @@ PG_FUNCTION_INFO_V1(segment_kprototypes_fit_serialfn);
 PG_FUNCTION_INFO_V1(segment_kprototypes_fit_deserialfn);
 PG_FUNCTION_INFO_V1(segment_kprototypes_fit_finalfn);
 
-/* Raise 22023 about an option. */
-static void
-option_error(const char *name, const char *must)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("kprototypes option \"%s\" %s", name, must),
-			 errhint("Valid options are: " KPROTO_VALID_OPTIONS ".")));
-}
-
-/* A JSON value as a finite double, or a 22023 error. */
-static double
-option_float8(JsonbValue *v, const char *name)
-{
-	double		f;
-
-	if (v->type != jbvNumeric)
-		option_error(name, "must be a number");
-	f = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-										   NumericGetDatum(v->val.numeric)));
-	if (!isfinite(f))
-		option_error(name, "must be a finite number");
-	return f;
-}
-
-/* A JSON value as an integer within [lo, hi], or a 22023 error. */
-static int64
-option_int(JsonbValue *v, const char *name, int64 lo, int64 hi)
-{
-	int64		x;
-
-	if (v->type != jbvNumeric || !segment_numeric_to_int64(v->val.numeric, &x))
-		option_error(name, "must be an integer");
-	if (x < lo || x > hi)
-		option_error(name, psprintf("must be between " INT64_FORMAT " and " INT64_FORMAT,
-									lo, hi));
-	return x;
-}
-
-/* The container of a JSON array value, or NULL. */
-static JsonbContainer *
-option_array(JsonbValue *v)
-{
-	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data) ||
-		JsonContainerIsScalar(v->val.binary.data))
-		return NULL;
-	return v->val.binary.data;
-}
+static const SegmentOptionFamily kproto_options = {"kprototypes", KPROTO_VALID_OPTIONS};
 
 #define INIT_MUST "must be \"huang\", \"cao\", \"k-means++\" or an array of prototypes [numeric..., category...]"
 
@@ -224,24 +179,24 @@ parse_init(JsonbValue *v, KProtoOptions *opts)
 		else if (strcmp(s, "k-means++") == 0)
 			opts->init = SEGMENT_KPROTO_INIT_PLUSPLUS;
 		else
-			option_error("init", INIT_MUST);
+			segment_option_error(&kproto_options, "init", INIT_MUST);
 		return;
 	}
-	rows = option_array(v);
+	rows = segment_option_container(v, false);
 	if (rows == NULL || JsonContainerSize(rows) < 1)
-		option_error("init", INIT_MUST);
+		segment_option_error(&kproto_options, "init", INIT_MUST);
 	opts->init = SEGMENT_KPROTO_INIT_GIVEN;
 	opts->init_k = JsonContainerSize(rows);
 	if (opts->init_k > SEGMENT_KMEANS_MAX_K)
-		option_error("init", "has too many prototypes");
+		segment_option_error(&kproto_options, "init", "has too many prototypes");
 	for (i = 0; i < opts->init_k; i++)
 	{
-		JsonbContainer *c = option_array(getIthJsonbValueFromContainer(rows, i));
+		JsonbContainer *c = segment_option_container(getIthJsonbValueFromContainer(rows, i), false);
 		int			len;
 		int			nd = 0;
 
 		if (c == NULL)
-			option_error("init", INIT_MUST);
+			segment_option_error(&kproto_options, "init", INIT_MUST);
 		len = JsonContainerSize(c);
 		while (nd < len && getIthJsonbValueFromContainer(c, nd)->type == jbvNumeric)
 			nd++;
@@ -251,21 +206,21 @@ parse_init(JsonbValue *v, KProtoOptions *opts)
 			opts->init_m = len - nd;
 			if (nd < 1 || len - nd < 1 || nd > SEGMENT_KMEANS_MAX_D ||
 				len - nd > SEGMENT_KPROTO_MAX_M)
-				option_error("init", "prototypes must list numbers, then categories (at least one of each)");
+				segment_option_error(&kproto_options, "init", "prototypes must list numbers, then categories (at least one of each)");
 			opts->init_num = palloc(sizeof(double) * opts->init_k * nd);
 			opts->init_cat = palloc(sizeof(char *) * opts->init_k * (len - nd));
 		}
 		else if (nd != opts->init_d || len - nd != opts->init_m)
-			option_error("init", "prototypes must all have the same numbers of numeric and categorical values");
+			segment_option_error(&kproto_options, "init", "prototypes must all have the same numbers of numeric and categorical values");
 		for (j = 0; j < nd; j++)
 			opts->init_num[(Size) i * nd + j] =
-				option_float8(getIthJsonbValueFromContainer(c, j), "init");
+				segment_option_float8(&kproto_options, getIthJsonbValueFromContainer(c, j), "init");
 		for (j = nd; j < len; j++)
 		{
 			JsonbValue *e = getIthJsonbValueFromContainer(c, j);
 
 			if (e->type != jbvString)
-				option_error("init", "prototypes must list numbers, then categories (strings)");
+				segment_option_error(&kproto_options, "init", "prototypes must list numbers, then categories (strings)");
 			opts->init_cat[(Size) i * opts->init_m + (j - nd)] =
 				pnstrdup(e->val.string.val, e->val.string.len);
 		}
@@ -276,27 +231,9 @@ parse_init(JsonbValue *v, KProtoOptions *opts)
 static void
 parse_feature_names(JsonbValue *v, KProtoOptions *opts)
 {
-	JsonbContainer *arr = option_array(v);
-	int			i;
-	int			j;
-
-	if (arr == NULL || JsonContainerSize(arr) < 2)
-		option_error("feature_names", "must be an array of strings, one per numeric and then per categorical feature");
-	opts->n_feature_names = JsonContainerSize(arr);
-	opts->feature_names = palloc(sizeof(char *) * opts->n_feature_names);
-	for (i = 0; i < opts->n_feature_names; i++)
-	{
-		JsonbValue *e = getIthJsonbValueFromContainer(arr, i);
-
-		if (e->type != jbvString || e->val.string.len == 0)
-			option_error("feature_names", "must be an array of non-empty strings");
-		opts->feature_names[i] = pnstrdup(e->val.string.val, e->val.string.len);
-		if (strlen(opts->feature_names[i]) != (size_t) e->val.string.len)
-			option_error("feature_names", "must not contain zero bytes");
-		for (j = 0; j < i; j++)
-			if (strcmp(opts->feature_names[i], opts->feature_names[j]) == 0)
-				option_error("feature_names", "must not repeat a name");
-	}
+	opts->feature_names = segment_option_names(&kproto_options, v, "feature_names", 2,
+											   "must be an array of non-empty strings, one per numeric and then per categorical feature",
+											   &opts->n_feature_names);
 }
 
 /* Parse kprototypes options (NULL: defaults); bad ones are 22023. */
@@ -334,22 +271,22 @@ kproto_parse_options(Jsonb *options, KProtoOptions *opts)
 		Assert(tok == WJB_VALUE);
 
 		if (strcmp(key, "seed") == 0)
-			opts->seed = option_int(&kv, key, PG_INT64_MIN + 1, PG_INT64_MAX - 1);
+			opts->seed = segment_option_int(&kproto_options, &kv, key, PG_INT64_MIN + 1, PG_INT64_MAX - 1);
 		else if (strcmp(key, "n_init") == 0)
-			opts->n_init = (int) option_int(&kv, key, 1, 1000);
+			opts->n_init = (int) segment_option_int(&kproto_options, &kv, key, 1, 1000);
 		else if (strcmp(key, "max_iter") == 0)
-			opts->max_iter = (int) option_int(&kv, key, 1, 1000000);
+			opts->max_iter = (int) segment_option_int(&kproto_options, &kv, key, 1, 1000000);
 		else if (strcmp(key, "tol") == 0)
 		{
-			opts->tol = option_float8(&kv, key);
+			opts->tol = segment_option_float8(&kproto_options, &kv, key);
 			if (opts->tol < 0 || opts->tol >= 1)
-				option_error(key, "must be at least 0 and less than 1");
+				segment_option_error(&kproto_options, key, "must be at least 0 and less than 1");
 		}
 		else if (strcmp(key, "gamma") == 0)
 		{
-			opts->gamma = option_float8(&kv, key);
+			opts->gamma = segment_option_float8(&kproto_options, &kv, key);
 			if (opts->gamma < 0)
-				option_error(key, "must not be negative");
+				segment_option_error(&kproto_options, key, "must not be negative");
 		}
 		else if (strcmp(key, "init") == 0)
 			parse_init(&kv, opts);
@@ -367,14 +304,14 @@ kproto_parse_options(Jsonb *options, KProtoOptions *opts)
 			else if (strcmp(s, "none") == 0)
 				opts->scale = SEGMENT_SCALE_NONE;
 			else
-				option_error(key, "must be \"zscore\", \"minmax\", \"robust\" or \"none\"");
+				segment_option_error(&kproto_options, key, "must be \"zscore\", \"minmax\", \"robust\" or \"none\"");
 		}
 		else if (strcmp(key, "feature_names") == 0)
 			parse_feature_names(&kv, opts);
 		else if (strcmp(key, "verbose") == 0)
 		{
 			if (kv.type != jbvBool)
-				option_error(key, "must be a boolean");
+				segment_option_error(&kproto_options, key, "must be a boolean");
 			opts->verbose = kv.val.boolean;
 		}
 		else
@@ -716,82 +653,6 @@ column_std(const double *X, int64 n, int d, int j)
 	return sqrt(ss / (double) n);
 }
 
-/* comparison of doubles for the robust scaler's column sort */
-static int
-float8_cmp(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* Linear-interpolated quantile p of sorted values (numpy's default). */
-static double
-sorted_quantile(const double *v, int64 n, double p)
-{
-	double		pos = p * (double) (n - 1);
-	int64		lo = (int64) floor(pos);
-	int64		hi = Min(lo + 1, n - 1);
-
-	return v[lo] + (v[hi] - v[lo]) * (pos - (double) lo);
-}
-
-/*
- * Scaler of the numeric rows, as kmeans_fit computes it: z-score with the
- * population standard deviation, min-max, robust (median, interquartile
- * range) or none; a constant feature keeps scale 1.
- */
-static void
-compute_scaler(const double *X, int64 n, int d, SegmentScale method,
-			   double *center, double *scale)
-{
-	int64		i;
-	int			j;
-
-	for (j = 0; j < d; j++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		center[j] = 0.0;
-		scale[j] = 1.0;
-		if (method == SEGMENT_SCALE_ZSCORE)
-		{
-			for (i = 0; i < n; i++)
-				center[j] += X[i * d + j];
-			center[j] /= (double) n;
-			scale[j] = column_std(X, n, d, j);
-		}
-		else if (method == SEGMENT_SCALE_MINMAX)
-		{
-			double		lo = X[j];
-			double		hi = X[j];
-
-			for (i = 1; i < n; i++)
-			{
-				lo = Min(lo, X[i * d + j]);
-				hi = Max(hi, X[i * d + j]);
-			}
-			center[j] = lo;
-			scale[j] = hi - lo;
-		}
-		else if (method == SEGMENT_SCALE_ROBUST)
-		{
-			double	   *col = palloc_extended(mul_size(sizeof(double), n), MCXT_ALLOC_HUGE);
-
-			for (i = 0; i < n; i++)
-				col[i] = X[i * d + j];
-			qsort(col, n, sizeof(double), float8_cmp);
-			center[j] = sorted_quantile(col, n, 0.5);
-			scale[j] = sorted_quantile(col, n, 0.75) - sorted_quantile(col, n, 0.25);
-			pfree(col);
-		}
-		if (!isfinite(center[j]) || !isfinite(scale[j]))
-			float_overflow_error();
-		if (!(scale[j] > 0))
-			scale[j] = 1.0;
-	}
-}
-
 /*
  * The statistics of feature j for every segment: mode and the most
  * frequent categories (count descending, then code, i.e. byte order).
@@ -971,7 +832,7 @@ kproto_fit_rows(KProtoRows *r, int k)
 	}
 	old = MemoryContextSwitchTo(fitcxt);
 
-	compute_scaler(X, n, d, opts->scale, model->center, model->scale);
+	segment_compute_scaler(X, n, d, opts->scale, model->center, model->scale);
 	for (i = 0; i < n; i++)
 	{
 		if ((i & 0xFFFF) == 0)
