@@ -963,6 +963,10 @@ cs_transition(FunctionCallInfo fcinfo, ClvKind kind, int nvalues)
 	{
 		/* our own state, made by this function in the aggregate context */
 		s = (ClvStateData *) PG_GETARG_POINTER(0);
+		if (s->kind != kind)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s cannot add to a state of another model", clv_agg_name(kind))));
 		if (!cs_same_options(s, &opts->options, opts->unit))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -104,6 +104,12 @@ typedef struct QuantileStateData
 #define QS_MAX_CAPACITY ((int32) ((MaxAllocSize - QS_HEADER) / sizeof(double)))
 
 /* The levels of a state taken apart, for compaction and merging. */
+/*
+ * an exact state must still print: its text form takes up to ~26 bytes per
+ * value ("-1.2345678901234567e-308, "), within PostgreSQL's 1 GB string limit
+ */
+#define QS_EXACT_TEXT_MAX ((int64) (MaxAllocSize / 26))
+
 typedef struct QsLevels
 {
 	int			nlevels;
@@ -335,7 +341,8 @@ qs_levels_compact(QsLevels *L, QuantileStateData *hdr)
 			if (odd)
 				v[nsingle++] = last;
 			hdr->parity ^= UINT64CONST(1) << h;
-			hdr->err += INT64CONST(1) << h;
+			/* a rank error of n is always true; keeps err <= n for the input checks */
+			hdr->err = Min(hdr->err + (INT64CONST(1) << h), hdr->n);
 		}
 		L->len[h] = nsingle;
 		hdr->base[h] = nsingle;
@@ -358,12 +365,14 @@ qs_levels_store(QsLevels *L, const QuantileStateData *hdr, QuantileStateData *ds
 		nlevels--;
 	for (h = 0; h < nlevels; h++)
 		total += L->len[h];
-	if (hdr->k == 0 && total > segment_quantile_exact_limit)
+	if (hdr->k == 0 && total > Min(segment_quantile_exact_limit, QS_EXACT_TEXT_MAX))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("exact quantile_state holds more than %d distinct values",
-						segment_quantile_exact_limit),
-				 errhint("Use a sketch (sketch_size > 0), or raise segment.quantile_exact_limit.")));
+						(int) Min(segment_quantile_exact_limit, QS_EXACT_TEXT_MAX)),
+				 errhint("Use a sketch (sketch_size > 0)%s.",
+						 segment_quantile_exact_limit < QS_EXACT_TEXT_MAX ?
+						 ", or raise segment.quantile_exact_limit" : "")));
 	if (dst == NULL || dst->capacity < total)
 		dst = qs_alloc(Min(Max(total + total / 2, (int64) QS_MIN_CAPACITY),
 						   Max(total, (int64) QS_MAX_CAPACITY)));
@@ -554,6 +563,7 @@ segment_quantile_state_breaks(PG_FUNCTION_ARGS)
 		double	   *v = qs_level(s, h);
 		int32		i;
 
+		CHECK_FOR_INTERRUPTS();
 		for (i = 0; i < s->size[h]; i++)
 		{
 			items[m].v = v[i];
@@ -691,6 +701,8 @@ segment_quantile_state_in(PG_FUNCTION_ARGS)
 				{
 					double		v = st_double(&st, "levels");
 
+					if ((L.len[h] & 0xFFFF) == 0)
+						CHECK_FOR_INTERRUPTS();
 					qs_levels_append(&L, h, &v, 1);
 				} while (st_accept(&st, ","));
 				st_expect(&st, "]");
@@ -788,6 +800,9 @@ segment_quantile_state_recv(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 						 errmsg("invalid binary input for type quantile_state"),
 						 errdetail("NaN item.")));
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			v += 0.0;			/* -0 folded to +0, as every other path does */
 			qs_levels_append(&L, h, &v, 1);
 		}
 	}
