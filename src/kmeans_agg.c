@@ -517,6 +517,7 @@ kmeans_fit_rows(double *X, int64 n, int d, int64 n_null, int k,
 	/* order independence: sort raw rows, then everything is a function of them */
 	CHECK_FOR_INTERRUPTS();
 	kmeans_sort_rows(X, n, d);
+	segment_model_set_quintiles(m, X, n);
 	CHECK_FOR_INTERRUPTS();
 
 	for (j = 0; j < d; j++)

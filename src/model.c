@@ -46,6 +46,7 @@
 
 #include "segment.h"
 #include "model.h"
+#include "quantile.h"
 
 PG_FUNCTION_INFO_V1(segment_model_in);
 PG_FUNCTION_INFO_V1(segment_model_out);
@@ -294,6 +295,42 @@ decode_categorical(ModelReader *r, SegmentModel *m)
 	check_categorical(m, r->errcode_bad);
 }
 
+/*
+ * Population quintile breaks of n raw rows (original units, canonical
+ * order) into model->quintiles: a systematic sample of at most
+ * SEGMENT_QUINTILE_SAMPLE rows (every n/S-th row of the sorted rows, a
+ * deterministic sample whose marginal distributions follow the data's,
+ * within about 1% of rank), cut as quantile_breaks cuts.  segment_profile
+ * scores centroids with them.
+ */
+void
+segment_model_set_quintiles(SegmentModel *model, const double *X, int64 n)
+{
+	int64		m = Min(n, (int64) SEGMENT_QUINTILE_SAMPLE);
+	double	   *col;
+	double	   *scratch;
+	int64		s;
+	int			d = model->d;
+	int			j;
+
+	if (n < 1)
+		return;
+	col = palloc(sizeof(double) * m);
+	scratch = palloc(sizeof(double) * m);
+	model->quintiles = palloc(sizeof(double) * d * SEGMENT_QUINTILE_BREAKS);
+	for (j = 0; j < d; j++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (s = 0; s < m; s++)
+			col[s] = X[(int64) (((double) s + 0.5) * (double) n / (double) m) * d + j];
+		quantile_sort(col, m, scratch);
+		quantile_breaks_sorted(col, m, SEGMENT_QUINTILE_BREAKS + 1,
+							   model->quintiles + (Size) j * SEGMENT_QUINTILE_BREAKS);
+	}
+	pfree(col);
+	pfree(scratch);
+}
+
 /* Serialize a model into its stored form (version byte + pqformat fields). */
 bytea *
 segment_model_encode(const SegmentModel *model)
@@ -358,6 +395,11 @@ segment_model_encode(const SegmentModel *model)
 	pq_sendint32(&buf, model->m);
 	if (model->m > 0)
 		encode_categorical(&buf, model);
+	/* version 3, population quintiles (flag, then d * 4 breaks) */
+	pq_sendbyte(&buf, model->quintiles != NULL ? 1 : 0);
+	if (model->quintiles != NULL)
+		for (c = 0; c < (int64) model->d * SEGMENT_QUINTILE_BREAKS; c++)
+			pq_sendfloat8(&buf, model->quintiles[c]);
 
 	result = (bytea *) palloc(VARHDRSZ + buf.len);
 	SET_VARSIZE(result, VARHDRSZ + buf.len);
@@ -508,6 +550,18 @@ segment_model_decode(const char *data, int len, int errcode_bad)
 			model_bad(errcode_bad, "The number of categorical features is out of range.");
 		if (m->m > 0)
 			decode_categorical(&r, m);
+		if (rd_byte(&r) != 0)
+		{
+			rd_need(&r, (Size) m->d * SEGMENT_QUINTILE_BREAKS * 8);
+			m->quintiles = palloc(sizeof(double) * m->d * SEGMENT_QUINTILE_BREAKS);
+			for (c = 0; c < (int64) m->d * SEGMENT_QUINTILE_BREAKS; c++)
+			{
+				m->quintiles[c] = rd_float8(&r);
+				if (isnan(m->quintiles[c]) ||
+					(c % SEGMENT_QUINTILE_BREAKS > 0 && m->quintiles[c] < m->quintiles[c - 1]))
+					model_bad(errcode_bad, "The quintile breaks are not ascending.");
+			}
+		}
 	}
 	if (r.cursor != r.len)
 		model_bad(errcode_bad, "There are trailing bytes.");
@@ -872,6 +926,18 @@ model_to_json(const SegmentModel *m)
 	for (j = 0; j < m->k; j++)
 		appendStringInfo(&buf, "%s" INT64_FORMAT, j > 0 ? ", " : "", m->sizes[j]);
 	appendStringInfoChar(&buf, ']');
+	if (m->quintiles != NULL)
+	{
+		appendStringInfoString(&buf, ", \"quintiles\": [");
+		for (j = 0; j < m->d; j++)
+		{
+			if (j > 0)
+				appendStringInfoString(&buf, ", ");
+			append_float8_array(&buf, m->quintiles + (Size) j * SEGMENT_QUINTILE_BREAKS,
+								SEGMENT_QUINTILE_BREAKS);
+		}
+		appendStringInfoChar(&buf, ']');
+	}
 	if (m->m > 0)
 		categorical_to_json(&buf, m);
 	appendStringInfoChar(&buf, '}');
@@ -1065,6 +1131,7 @@ model_from_json(char *text)
 	JsonbContainer *arr;
 	JsonbValue *v;
 	JsonbValue *catv;
+	JsonbValue *quintv;
 	SegmentModel *m = palloc0(sizeof(SegmentModel));
 	static const char *const keys[] = {"version", "k", "d", "n", "n_null", "inertia",
 		"n_iter", "converged", "options", "feature_names", "transform", "center",
@@ -1081,9 +1148,12 @@ model_from_json(char *text)
 	if (version < SEGMENT_MODEL_VERSION_MIN || version > SEGMENT_MODEL_VERSION)
 		text_bad("Unsupported version.");
 	catv = version >= 3 ? getKeyJsonValueFromContainer(root, "categorical", 11, NULL) : NULL;
+	quintv = version >= 3 ? getKeyJsonValueFromContainer(root, "quintiles", 9, NULL) : NULL;
 	if (JsonContainerSize(root) != lengthof(keys) + (version >= 2 ? 3 : 0) +
-		(version >= 3 ? 2 : 0) + (catv != NULL ? 1 : 0))
-		text_bad(catv != NULL ?
+		(version >= 3 ? 2 : 0) + (catv != NULL ? 1 : 0) + (quintv != NULL ? 1 : 0))
+		text_bad(quintv != NULL ?
+				 "The object must have exactly the keys version, k, d, n, n_null, inertia, n_iter, converged, options, requested_k, min_segment_share, reduction, mode, sample_size, feature_names, transform, center, scale, centroids, sizes, quintiles (and categorical for a k-prototypes model)." :
+				 catv != NULL ?
 				 "The object must have exactly the keys version, k, d, n, n_null, inertia, n_iter, converged, options, requested_k, min_segment_share, reduction, mode, sample_size, feature_names, transform, center, scale, centroids, sizes, categorical." :
 				 version >= 3 ?
 				 "The object must have exactly the keys version, k, d, n, n_null, inertia, n_iter, converged, options, requested_k, min_segment_share, reduction, mode, sample_size, feature_names, transform, center, scale, centroids, sizes." :
@@ -1213,6 +1283,15 @@ model_from_json(char *text)
 		m->sizes[j] = json_int64(getIthJsonbValueFromContainer(arr, j), "sizes");
 	if (catv != NULL)
 		categorical_from_json(catv, m);
+	if (quintv != NULL)
+	{
+		arr = json_array(quintv, "quintiles", m->d, NULL);
+		m->quintiles = palloc(sizeof(double) * m->d * SEGMENT_QUINTILE_BREAKS);
+		for (j = 0; j < m->d; j++)
+			json_float8_array(getIthJsonbValueFromContainer(arr, j), "quintiles",
+							  SEGMENT_QUINTILE_BREAKS,
+							  m->quintiles + (Size) j * SEGMENT_QUINTILE_BREAKS);
+	}
 	return m;
 }
 

@@ -160,12 +160,25 @@ typedef struct SegmentModel
 	char	  **cat_names;		/* m names, or NULL (with feature_names) */
 	int32	   *n_levels;		/* m: distinct categories seen in training */
 	SegmentCatStat *cat;		/* k*m, segment-major */
+	/* version 3, optional */
+	double	   *quintiles;		/* d*SEGMENT_QUINTILE_BREAKS: each feature's
+								 * population quintile breaks in original
+								 * units (from a systematic sample of the
+								 * fitted rows), or NULL */
 } SegmentModel;
+
+/* breaks stored per feature in a model's quintiles */
+#define SEGMENT_QUINTILE_BREAKS 4
+
+/* rows a model's quintiles are computed from (a systematic sample) */
+#define SEGMENT_QUINTILE_SAMPLE 10000
 
 /* GUC segment.kmeans_memory_limit, in kB (defined in segment.c) */
 extern int	segment_kmeans_memory_limit;
 
 /* model.c */
+/* Population quintile breaks of n raw rows in canonical order into model->quintiles. */
+extern void segment_model_set_quintiles(SegmentModel *model, const double *X, int64 n);
 extern bytea *segment_model_encode(const SegmentModel *model);
 extern SegmentModel *segment_model_decode(const char *data, int len, int errcode_bad);
 extern SegmentModel *segment_model_from_datum(Datum datum);

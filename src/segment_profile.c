@@ -30,10 +30,15 @@
  * model_categories gives every stored share.
  *
  * RFM.  Features are recognised by name (case-insensitive): recency* or r,
- * frequency* or f, monetary* or m.  A deviation z becomes a 1..5 score
- * through the normal quantiles, 1 + floor(5 * Phi(z)) (quintiles of a
- * normal population), reversed for recency; the name is rfm_segment's
- * default map for those scores.
+ * frequency* or f, monetary* or m.  Each centroid value gets the 1..5
+ * score a customer with that value would get from the population's
+ * quintile breaks, which the fit stores in the model (reversed for
+ * recency); the name is rfm_segment's default map for those scores.
+ * Customer features are skewed (recency, spend), so the breaks, not a
+ * normal approximation, place a centroid: 59 days is the middle quintile
+ * of Online Retail's recency even though it is below the mean.  Models
+ * without breaks (kmeans_fit_scan) fall back to the normal quantiles of
+ * the standardized deviation z, 1 + floor(5 * Phi(z)).
  *
  * src/segment_profile.c
  *
@@ -53,6 +58,7 @@
 
 #include "segment.h"
 #include "model.h"
+#include "quantile.h"
 
 /* deviations below this (in absolute value) are not described */
 #define PROFILE_DESCRIBE_MIN 0.5
@@ -130,13 +136,24 @@ describe_feature(StringInfo buf, FeatureRole role, const char *name, int j, doub
 	}
 }
 
-/* 1..5 score of a standardized value (normal quintiles). */
+/*
+ * 1..5 score of feature j of a centroid (original units): against the
+ * population quintile breaks the model stores, as rfm_score / score()
+ * would score a customer with those values; for models without them
+ * (fitted by passes over a table), through the normal quantiles of the
+ * standardized deviation z.
+ */
 static int
-normal_quintile(double z)
+rfm_quintile(const SegmentModel *m, int j, double value, double z)
 {
-	double		p = 0.5 * erfc(-z / M_SQRT2);
-	int			s = 1 + (int) floor(5.0 * p);
+	double		p;
+	int			s;
 
+	if (m->quintiles != NULL)
+		return quantile_score(value, m->quintiles + (Size) j * SEGMENT_QUINTILE_BREAKS,
+							  SEGMENT_QUINTILE_BREAKS);
+	p = 0.5 * erfc(-z / M_SQRT2);
+	s = 1 + (int) floor(5.0 * p);
 	return Max(1, Min(5, s));
 }
 
@@ -290,9 +307,12 @@ segment_segment_profile(PG_FUNCTION_ARGS)
 		values[5] = CStringGetTextDatum(desc.data);
 		if (is_rfm)
 		{
-			int			r = 6 - normal_quintile(dev[rfm_idx[ROLE_RECENCY]]);
-			int			f = normal_quintile(dev[rfm_idx[ROLE_FREQUENCY]]);
-			int			mo = normal_quintile(dev[rfm_idx[ROLE_MONETARY]]);
+			int			jr = rfm_idx[ROLE_RECENCY];
+			int			jf = rfm_idx[ROLE_FREQUENCY];
+			int			jm = rfm_idx[ROLE_MONETARY];
+			int			r = 6 - rfm_quintile(m, jr, centroid[jr], dev[jr]);
+			int			f = rfm_quintile(m, jf, centroid[jf], dev[jf]);
+			int			mo = rfm_quintile(m, jm, centroid[jm], dev[jm]);
 
 			values[6] = DirectFunctionCall3(segment_rfm_segment, Int32GetDatum(r),
 											Int32GetDatum(f), Int32GetDatum(mo));
