@@ -116,13 +116,19 @@
 #define KM_HB_FULL_PASSES	4
 /* target size of one BLAS block (X rows + distances), in doubles */
 #define KM_BLOCK_DOUBLES	131072
+/* rows per k-means++ prefix-sum block */
+#define KM_SEED_BLOCK	1024
 
 /* scratch arrays carved out of the caller's workspace */
 typedef struct KMWork
 {
 	int32	   *labels;			/* n: labels of the current run */
-	double	   *upper;			/* n: Hamerly u; seeding: closest d2 */
-	double	   *lower;			/* n: Hamerly l */
+	float	   *upper;			/* n: Hamerly u, rounded up to float */
+	float	   *lower;			/* n: Hamerly l, rounded down to float */
+	double	   *closest;		/* n: seeding's squared distances (the same
+								 * memory as upper and lower) */
+	double	   *cum_block;		/* n/KM_SEED_BLOCK + 1: seeding's prefix sums
+								 * at block ends */
 	double	   *centers;		/* k*d: current centers */
 	double	   *centers_new;	/* k*d: sums, then new centers */
 	int64	   *counts;			/* k */
@@ -300,8 +306,8 @@ km_layout(int64 n, int d, int k, char *base, KMWork *w)
 	} while (0)
 
 	KM_SEG(labels, int32, nn);
-	KM_SEG(upper, double, nn);
-	KM_SEG(lower, double, nn);
+	KM_SEG(closest, double, nn);	/* upper and lower live here too */
+	KM_SEG(cum_block, double, nn / KM_SEED_BLOCK + 1);
 	KM_SEG(centers, double, kd);
 	KM_SEG(centers_new, double, kd);
 	KM_SEG(counts, int64, (Size) k);
@@ -321,7 +327,11 @@ km_layout(int64 n, int d, int k, char *base, KMWork *w)
 #undef KM_SEG
 
 	if (base)
+	{
 		w->block_rows = B;
+		w->upper = (float *) w->closest;
+		w->lower = (float *) w->closest + nn;
+	}
 	return off;
 }
 
@@ -436,29 +446,67 @@ km_mix64(uint64 z)
 	return z ^ (z >> 31);
 }
 
-/* first row whose cumulative weight exceeds r (cum nondecreasing); -1 if none */
-static int64
-km_search_cumulative(const double *cum, int64 n, double r)
+/*
+ * Hamerly bounds are kept as floats (half the memory of doubles), rounded
+ * outward so they stay bounds: a looser bound only sends a row to an exact
+ * distance computation more often, never to a wrong label.
+ */
+static inline float
+km_round_up(double v)
 {
+	/* 2^-22 relative is at least two float ulps: the nearest float stays >= v */
+	return (float) (v + fabs(v) * 0x1p-22 + 0x1p-140);
+}
+
+/* A float no larger than v (see km_round_up); finite when v is. */
+static inline float
+km_round_down(double v)
+{
+	float		f = (float) (v - fabs(v) * 0x1p-22 - 0x1p-140);
+
+	return (f > FLT_MAX) ? FLT_MAX : f;
+}
+
+/*
+ * First row whose cumulative weight exceeds r, or -1: binary search over
+ * the prefix sums at block ends, then a scan inside the block that adds
+ * the same values in the same order, so the sums are the very ones a full
+ * prefix-sum array would hold.
+ */
+static int64
+km_search_cumulative(const double *closest, const double *cum_block, int64 n, double r)
+{
+	int64		nblocks = (n + KM_SEED_BLOCK - 1) / KM_SEED_BLOCK;
 	int64		lo = 0;
-	int64		hi = n;
+	int64		hi = nblocks;
+	int64		i;
+	double		acc;
 
 	while (lo < hi)
 	{
 		int64		mid = lo + (hi - lo) / 2;
 
-		if (r < cum[mid])
+		if (r < cum_block[mid])
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return lo < n ? lo : -1;
+	if (lo >= nblocks)
+		return -1;
+	acc = lo > 0 ? cum_block[lo - 1] : 0.0;
+	for (i = lo * KM_SEED_BLOCK; i < n; i++)
+	{
+		acc += closest[i];
+		if (r < acc)
+			return i;
+	}
+	return -1;					/* not reached: the block's sum exceeds r */
 }
 
-/* closest[i] = min(closest[i], |x_i - c|^2) (or the distance when first); cum[i] = prefix sums */
+/* closest[i] = min(closest[i], |x_i - c|^2) (or the distance when first); block prefix sums; the total */
 static double
 km_seed_update(const double *X, int64 n, int d, const double *c, double *closest,
-			   double *cum, bool first)
+			   double *cum_block, bool first)
 {
 	double		pot = 0.0;
 	int64		i0;
@@ -476,7 +524,8 @@ km_seed_update(const double *X, int64 n, int d, const double *c, double *closest
 			if (first || dt < closest[i])
 				closest[i] = dt;
 			pot += closest[i];
-			cum[i] = pot;
+			if ((i + 1) % KM_SEED_BLOCK == 0 || i + 1 == n)
+				cum_block[i / KM_SEED_BLOCK] = pot;
 		}
 	}
 	return pot;
@@ -485,8 +534,9 @@ km_seed_update(const double *X, int64 n, int d, const double *c, double *closest
 /*
  * k-means++ seeding (greedy, scikit-learn's variant) into w->centers.
  * Candidates are drawn by binary search in the prefix sums of the squared
- * distances, which the distance update writes as it goes (into the Hamerly
- * lower bounds, unused until the iterations start).  trials is
+ * distances at block ends, which the distance update writes as it goes
+ * (closest[] shares memory with the Hamerly bounds, unused until the
+ * iterations start).  trials is
  * km_local_trials(k) of the k being fitted (the seed cache seeds ahead for
  * a larger k with the same trials).
  */
@@ -494,15 +544,15 @@ static void
 km_seed_plusplus(const double *X, int64 n, int d, int k, int trials, KMWork *w,
 				 pg_prng_state *rng)
 {
-	double	   *closest = w->upper;
-	double	   *cum = w->lower;
+	double	   *closest = w->closest;
+	double	   *cum_block = w->cum_block;
 	double		pot;
 	int64		first;
 	int			c;
 
 	first = (int64) pg_prng_uint64_range(rng, 0, (uint64) (n - 1));
 	memcpy(w->centers, X + first * d, sizeof(double) * d);
-	pot = km_seed_update(X, n, d, w->centers, closest, cum, true);
+	pot = km_seed_update(X, n, d, w->centers, closest, cum_block, true);
 
 	for (c = 1; c < k; c++)
 	{
@@ -529,7 +579,7 @@ km_seed_plusplus(const double *X, int64 n, int d, int k, int trials, KMWork *w,
 		{
 			double		r = pg_prng_double(rng) * pot;
 
-			w->cand[t] = km_search_cumulative(cum, n, r);
+			w->cand[t] = km_search_cumulative(closest, cum_block, n, r);
 		}
 		for (t = 0; t < trials; t++)
 		{
@@ -575,7 +625,7 @@ km_seed_plusplus(const double *X, int64 n, int d, int k, int trials, KMWork *w,
 		memcpy(newc, cand[best_t], sizeof(double) * d);
 
 		/* update closest distances, their prefix sums and the potential */
-		pot = km_seed_update(X, n, d, newc, closest, cum, false);
+		pot = km_seed_update(X, n, d, newc, closest, cum_block, false);
 	}
 }
 
@@ -696,8 +746,8 @@ km_loop_range(KMRunState *st, int64 i0, int64 iend, bool accumulate,
 		}
 		if (hamerly)
 		{
-			w->upper[i] = sqrt(d1) - w->cum_shift[a];
-			w->lower[i] = ((k > 1) ? sqrt(d2) : DBL_MAX) + st->cum_max;
+			w->upper[i] = km_round_up(sqrt(d1) - w->cum_shift[a]);
+			w->lower[i] = km_round_down(((k > 1) ? sqrt(d2) : DBL_MAX) + st->cum_max);
 		}
 		if (accumulate)
 			km_accumulate(w, x, a, d);
@@ -721,8 +771,8 @@ km_hamerly_range(KMRunState *st, int64 i0, int64 iend, bool accumulate,
 	KMWork	   *w = st->w;
 	int32	   *labels = w->labels;
 	const double *C = w->centers;
-	double	   *upper = w->upper;
-	double	   *lower = w->lower;
+	float	   *upper = w->upper;
+	float	   *lower = w->lower;
 	const double *cum_shift = w->cum_shift;
 	const double *half_sep = w->half_sep;
 	double		cum_max = st->cum_max;
@@ -750,7 +800,7 @@ km_hamerly_range(KMRunState *st, int64 i0, int64 iend, bool accumulate,
 		u = sqrt(sqdist(x, C + (Size) a * d, d));
 		if (u + (u + m) * 1e-12 + margin_abs < m)
 		{
-			upper[i] = u - cum_shift[a];
+			upper[i] = km_round_up(u - cum_shift[a]);
 			if (accumulate)
 				km_accumulate(w, x, a, d);
 			continue;
@@ -761,8 +811,8 @@ km_hamerly_range(KMRunState *st, int64 i0, int64 iend, bool accumulate,
 			labels[i] = b;
 			changed++;
 		}
-		upper[i] = sqrt(d1) - cum_shift[b];
-		lower[i] = ((k > 1) ? sqrt(d2) : DBL_MAX) + cum_max;
+		upper[i] = km_round_up(sqrt(d1) - cum_shift[b]);
+		lower[i] = km_round_down(((k > 1) ? sqrt(d2) : DBL_MAX) + cum_max);
 		if (accumulate)
 			km_accumulate(w, x, b, d);
 	}
@@ -1005,8 +1055,8 @@ km_blas_flush(KMRunState *st, int rows, bool accumulate)
 			labels[i] = best;
 			changed++;
 		}
-		w->upper[i] = sqrt(b1 + err2) - w->cum_shift[best];
-		w->lower[i] = ((k > 1) ? sqrt(Max(b2 - err2, 0.0)) : DBL_MAX) + cum_max;
+		w->upper[i] = km_round_up(sqrt(b1 + err2) - w->cum_shift[best]);
+		w->lower[i] = km_round_down(((k > 1) ? sqrt(Max(b2 - err2, 0.0)) : DBL_MAX) + cum_max);
 		if (accumulate)
 			km_accumulate(w, X + i * d, best, d);
 	}
@@ -1082,7 +1132,7 @@ km_assign_hamerly_blas(KMRunState *st, bool accumulate)
 		u = sqrt(sqdist(x, C + (Size) a * d, d));
 		if (u + (u + m) * 1e-12 + margin_abs < m)
 		{
-			w->upper[i] = u - w->cum_shift[a];
+			w->upper[i] = km_round_up(u - w->cum_shift[a]);
 			if (accumulate)
 				km_accumulate(w, x, a, d);
 			continue;
@@ -1559,8 +1609,8 @@ kmeans_seed_cache_fill(KMeansSeedCache *cache, const double *X, int64 n, int d,
 		cache->k_max[km_local_trials(k)] = k;
 
 	memset(&w, 0, sizeof(w));
-	w.upper = palloc_extended(km_mul((Size) Max(n, 1), sizeof(double)), MCXT_ALLOC_HUGE);
-	w.lower = palloc_extended(km_mul((Size) Max(n, 1), sizeof(double)), MCXT_ALLOC_HUGE);
+	w.closest = palloc_extended(km_mul((Size) Max(n, 1), sizeof(double)), MCXT_ALLOC_HUGE);
+	w.cum_block = palloc(sizeof(double) * (Max(n, 1) / KM_SEED_BLOCK + 1));
 	w.cand = palloc(sizeof(int64) * KMEANS_MAX_TRIALS);
 	for (t = 0; t <= KMEANS_MAX_TRIALS; t++)
 	{
@@ -1579,8 +1629,8 @@ kmeans_seed_cache_fill(KMeansSeedCache *cache, const double *X, int64 n, int d,
 			km_seed_plusplus(X, n, d, kt, t, &w, &rng);
 		}
 	}
-	pfree(w.upper);
-	pfree(w.lower);
+	pfree(w.closest);
+	pfree(w.cum_block);
 	pfree(w.cand);
 }
 

@@ -110,3 +110,14 @@ pfree(void *pointer)
 {
 	free(pointer);
 }
+
+/* palloc_extended is malloc here (no size limit; MCXT_ALLOC_ZERO honoured) */
+void *
+palloc_extended(Size size, int flags)
+{
+	void	   *p = palloc(size);
+
+	if (flags & MCXT_ALLOC_ZERO)
+		memset(p, 0, size ? size : 1);
+	return p;
+}
