@@ -12,13 +12,15 @@
  *	  2. puts the rows in canonical order in place (row_order.c, no extra
  *		 memory), so the model depends only on the multiset of rows and
  *		 the seed, never on the order rows arrived in, serial or parallel,
- *		 and checks 1 <= k <= distinct rows;
+ *		 and takes the population quintiles (segment_profile);
  *	  3. applies the per-feature transforms (log1p), computes the scaler
- *		 (z-score, min-max or robust) on the ordered rows, scales in place;
+ *		 (z-score, min-max or robust) on the ordered rows, scales in place,
+ *		 and checks 1 <= k <= distinct points of model space;
  *	  4. runs the kernel (kmeans.c), and renumbers segments canonically
  *		 (size desc, then centroid).
- * Peak memory is the rows plus the kernel workspace (~20 bytes per row for
- * the Hamerly path) plus 4 bytes of labels per row: 2 x N*d*8 at d = 3.
+ * Peak memory is the rows plus the kernel workspace (~12 bytes per row for
+ * the Hamerly path: labels and float bounds) plus 4 bytes of labels per
+ * row: about 1.7 x N*d*8 at d = 3.
  *
  * Option defaults and why:
  *	  seed 0          reproducible by default; change it to try other seeds
