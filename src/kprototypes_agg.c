@@ -70,6 +70,7 @@
 #include "kprototypes.h"
 #include "model.h"
 #include "options.h"
+#include "row_order.h"
 #include "scaler.h"
 
 #define KPROTO_STATE_VERSION 1

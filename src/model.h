@@ -203,7 +203,6 @@ extern void segment_check_memory(Size bytes, const char *what);
 
 /* kmeans_agg.c */
 extern void kmeans_parse_options(Jsonb *options, KMeansOptions *opts);
-extern void kmeans_sort_rows(double *X, int64 n, int d);
 extern SegmentModel *kmeans_fit_rows(double *X, int64 n, int d, int64 n_null,
 									 int k, const KMeansOptions *opts);
 
