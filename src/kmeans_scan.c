@@ -186,6 +186,40 @@ model_datum(const SegmentModel *m)
 	return PointerGetDatum(segment_model_encode(m));
 }
 
+
+/*
+ * One kmeans_step pass of pass_sql over the source with model (of type
+ * model_type), in cxt (reset first); the source must still hold n_rows rows.
+ */
+static KMeansStepState *
+scan_pass(const char *pass_sql, Oid model_type, const SegmentModel *model, int64 n_rows,
+		  MemoryContext cxt)
+{
+	Oid			types[1];
+	Datum		values[1];
+	Datum		sd;
+	bool		isnull;
+	KMeansStepState *st;
+	MemoryContext old;
+
+	MemoryContextReset(cxt);
+	old = MemoryContextSwitchTo(cxt);
+	values[0] = model_datum(model);
+	MemoryContextSwitchTo(old);
+	types[0] = model_type;
+	scan_run(pass_sql, 1, types, values, 1, cxt, &sd, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the rows of kmeans_fit_scan's source changed between passes")));
+	st = kmeans_step_state_check(sd);
+	if (kmeans_step_state_rows(st, NULL) != n_rows)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the rows of kmeans_fit_scan's source changed between passes")));
+	return st;
+}
+
 /* Options for the seeding fit: the caller's plus mode sample and feature names. */
 static char *
 seed_options(const ScanQuery *q, const KMeansOptions *opts, int d)
@@ -404,23 +438,9 @@ segment_kmeans_fit_scan(PG_FUNCTION_ARGS)
 	for (it = 0; it < opts.max_iter; it++)
 	{
 		SegmentModel *next;
-		Datum		sd;
 
 		CHECK_FOR_INTERRUPTS();
-		MemoryContextReset(passcxt);
-		old = MemoryContextSwitchTo(passcxt);
-		values[0] = model_datum(model);
-		MemoryContextSwitchTo(old);
-		scan_run(pass_sql, 1, types, values, 1, passcxt, &sd, &isnull);
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the rows of kmeans_fit_scan's source changed between passes")));
-		st = kmeans_step_state_check(sd);
-		if (kmeans_step_state_rows(st, NULL) != n_rows)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the rows of kmeans_fit_scan's source changed between passes")));
+		st = scan_pass(pass_sql, q.model_type, model, n_rows, passcxt);
 		old = MemoryContextSwitchTo(outer);
 		next = kmeans_step_update(st, true, &shift, &tol_abs);
 		MemoryContextSwitchTo(old);
@@ -439,24 +459,7 @@ segment_kmeans_fit_scan(PG_FUNCTION_ARGS)
 
 	/* 3. sizes and inertia at the final centroids */
 	if (st == NULL || shift > 0.0)
-	{
-		Datum		sd;
-
-		MemoryContextReset(passcxt);
-		old = MemoryContextSwitchTo(passcxt);
-		values[0] = model_datum(model);
-		MemoryContextSwitchTo(old);
-		scan_run(pass_sql, 1, types, values, 1, passcxt, &sd, &isnull);
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the rows of kmeans_fit_scan's source changed between passes")));
-		st = kmeans_step_state_check(sd);
-		if (kmeans_step_state_rows(st, NULL) != n_rows)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("the rows of kmeans_fit_scan's source changed between passes")));
-	}
+		st = scan_pass(pass_sql, q.model_type, model, n_rows, passcxt);
 	old = MemoryContextSwitchTo(outer);
 	result = kmeans_step_update(st, false, NULL, NULL);
 	result->n_iter = it;
