@@ -123,6 +123,22 @@ SELECT (SELECT bgnbd_partial(x, t_x, t) FROM so_customers)::text
      = (SELECT clv_merge(s) FROM (SELECT bgnbd_partial(x, t_x, t) s FROM so_customers GROUP BY shard) p)::text
        AS merged_state_equals_one_node_state;
 
+-- the support functions called directly: combine two states, then pack
+-- them as the aggregates' final function does; the same as merging
+CREATE TEMP TABLE so_clv_two AS
+SELECT shard, gamma_gamma_partial(x, zbar) AS s FROM so_customers WHERE shard IN (0, 1) GROUP BY shard;
+SELECT clv_state_pack(clv_state_combine(a.s, b.s))::text = (SELECT clv_merge(s) FROM so_clv_two)::text
+       AS clv_combine_equals_merge
+FROM so_clv_two a, so_clv_two b WHERE a.shard = 0 AND b.shard = 1;
+CREATE TEMP TABLE so_q_two AS
+SELECT shard, quantile_partial(v, 4, 0) AS s FROM so_values WHERE shard IN (0, 1) GROUP BY shard;
+SELECT quantile_breaks(quantile_state_pack(quantile_state_combine(a.s, b.s))) =
+       (SELECT quantile_breaks(quantile_merge(s)) FROM so_q_two) AS quantile_combine_equals_merge,
+       quantile_breaks(quantile_state_pack(quantile_state_combine(a.s, b.s))) =
+       (SELECT quantile_breaks(v, 4) FROM so_values WHERE shard IN (0, 1)) AS equals_one_node,
+       quantile_state_pack(a.s)::text = a.s::text AS pack_keeps_a_packed_state
+FROM so_q_two a, so_q_two b WHERE a.shard = 0 AND b.shard = 1;
+
 -- binary round trip of clv_state through COPY
 CREATE TABLE so_clv_states AS
 SELECT shard, gamma_gamma_partial(x, zbar) AS s FROM so_customers GROUP BY shard;
@@ -165,7 +181,7 @@ SELECT '{"model": "bgnbd"}'::clv_state;
 SELECT ''::clv_state;
 SELECT clv_fit('{"version": 1, "model": "gamma_gamma", "unit": "weeks", "penalizer": 0, "max_iter": 500, "tol": 1e-07, "verbose": false, "n_skipped_null": 0, "n_skipped_one_time": 5, "summaries": []}');
 
-DROP TABLE so_values, so_states, so_states_back, so_sketch, so_customers, so_fits, so_clv_states, so_clv_back;
+DROP TABLE so_clv_two, so_q_two, so_values, so_states, so_states_back, so_sketch, so_customers, so_fits, so_clv_states, so_clv_back;
 
 -- a long stream into a small sketch: the certified bound is capped at n (a
 -- rank error of n is always true), so the state still reads back
