@@ -382,6 +382,34 @@ clv_row_is_one_time(ClvKind kind, const double *v)
 	return false;
 }
 
+/*
+ * Read a transition call's nvalues summary arguments (after the state) into
+ * v; false when the row is skipped: a NULL argument (counted in *n_null) or
+ * a Gamma-Gamma one-time buyer (counted in *n_one_time).
+ */
+static bool
+clv_row_values(FunctionCallInfo fcinfo, ClvKind kind, int nvalues, double *v,
+			   int64 *n_null, int64 *n_one_time)
+{
+	int			i;
+
+	for (i = 0; i < nvalues; i++)
+	{
+		if (PG_ARGISNULL(i + 1))
+		{
+			(*n_null)++;
+			return false;
+		}
+		v[i] = PG_GETARG_FLOAT8(i + 1);
+	}
+	if (clv_row_is_one_time(kind, v))
+	{
+		(*n_one_time)++;
+		return false;
+	}
+	return true;
+}
+
 /* Shared transition: nvalues summary arguments at 1.., options after them. */
 static Datum
 clv_transition(FunctionCallInfo fcinfo, ClvKind kind, int nvalues)
@@ -390,7 +418,6 @@ clv_transition(FunctionCallInfo fcinfo, ClvKind kind, int nvalues)
 	ClvAggState *state = PG_ARGISNULL(0) ? NULL : (ClvAggState *) PG_GETARG_POINTER(0);
 	Jsonb	   *options = NULL;
 	double		v[3] = {0, 0, 0};
-	int			i;
 
 	if (PG_NARGS() > nvalues + 1 && !PG_ARGISNULL(nvalues + 1))
 		options = PG_GETARG_JSONB_P(nvalues + 1);
@@ -406,21 +433,8 @@ clv_transition(FunctionCallInfo fcinfo, ClvKind kind, int nvalues)
 				 errmsg("options must be the same for every row of a %s group",
 						clv_agg_name(kind))));
 
-	for (i = 0; i < nvalues; i++)
-	{
-		if (PG_ARGISNULL(i + 1))
-		{
-			state->n_null++;
-			PG_RETURN_POINTER(state);
-		}
-		v[i] = PG_GETARG_FLOAT8(i + 1);
-	}
-
-	if (clv_row_is_one_time(kind, v))
-	{
-		state->n_one_time++;
+	if (!clv_row_values(fcinfo, kind, nvalues, v, &state->n_null, &state->n_one_time))
 		PG_RETURN_POINTER(state);
-	}
 	clv_state_add(state, v[0], v[1], kind == CLV_GAMMA_GAMMA ? 0.0 : v[2], 1);
 	PG_RETURN_POINTER(state);
 }
@@ -942,7 +956,6 @@ cs_transition(FunctionCallInfo fcinfo, ClvKind kind, int nvalues)
 	ClvStateData *s;
 	ClvOptionsCache *opts;
 	double		v[3] = {0, 0, 0};
-	int			i;
 
 	if (!AggCheckCallContext(fcinfo, &aggcontext))
 		elog(ERROR, "clv partial aggregate called in non-aggregate context");
@@ -974,20 +987,8 @@ cs_transition(FunctionCallInfo fcinfo, ClvKind kind, int nvalues)
 							clv_agg_name(kind))));
 	}
 
-	for (i = 0; i < nvalues; i++)
-	{
-		if (PG_ARGISNULL(i + 1))
-		{
-			s->n_null++;
-			PG_RETURN_POINTER(s);
-		}
-		v[i] = PG_GETARG_FLOAT8(i + 1);
-	}
-	if (clv_row_is_one_time(kind, v))
-	{
-		s->n_one_time++;
+	if (!clv_row_values(fcinfo, kind, nvalues, v, &s->n_null, &s->n_one_time))
 		PG_RETURN_POINTER(s);
-	}
 	PG_RETURN_POINTER(cs_add(s, v[0], v[1], kind == CLV_GAMMA_GAMMA ? 0.0 : v[2], 1));
 }
 
