@@ -9,7 +9,7 @@ set -euo pipefail
 
 SEGMENT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_MAJOR="${PG_MAJOR:-15}"
-PG_BIN="/usr/lib/postgresql/${PG_MAJOR}/bin"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/${PG_MAJOR}/bin}"
 export PG_CONFIG="${PG_CONFIG:-$PG_BIN/pg_config}"
 SEGMENT_DATASETS="${SEGMENT_DATASETS:-$(cd "$SEGMENT_ROOT/.." && pwd)/shared/datasets}"
 export SEGMENT_DATASETS

@@ -19,7 +19,7 @@ FROM old_model;
 SELECT segment.quantile_breaks(i::float8, 4) FROM generate_series(1, 8) i;
 SELECT segment.rfm_segment(5, 5, 5);
 
--- what 1.1 adds (and nothing removed): member objects before and after
+-- what 1.1 and 1.2 add (and nothing removed): member objects before and after
 CREATE TEMP TABLE members_1_0 AS
 SELECT pg_describe_object(classid, objid, objsubid) AS member
 FROM pg_depend
@@ -43,5 +43,5 @@ SELECT segment.assign_segment(m, ARRAY[10.1, 10]) <> segment.assign_segment(m, A
 FROM old_model;
 SELECT segment.quantile_breaks(i::float8, 4) FROM generate_series(1, 8) i;
 SELECT extversion, (SELECT count(*) FROM pg_extension_update_paths('segment')
-                    WHERE source = '1.0' AND target = '1.1' AND path IS NOT NULL) AS paths
+                    WHERE source = '1.0' AND target IN ('1.1', '1.2') AND path IS NOT NULL) AS paths
 FROM pg_extension WHERE extname = 'segment';

@@ -12,7 +12,8 @@ use Test::More;
 use Digest::SHA;
 
 # released scripts never change (checksums of the released files)
-my %released = ('segment--1.0.sql' => '14bb6fa3cc81d73bae99b65d95b751ea8b3fe99473f79fba8f1a23dd624a9481');
+my %released = ('segment--1.0.sql' => '14bb6fa3cc81d73bae99b65d95b751ea8b3fe99473f79fba8f1a23dd624a9481',
+	'segment--1.0--1.1.sql' => '01892aac655d40c5f74e3f3957ed6bcf5c2cc79da76ce632e39ac2bb79ee2237');
 my $srcdir = $ENV{SEGMENT_SRCDIR} // '.';
 for my $script (sort keys %released)
 {
@@ -134,5 +135,7 @@ my $paths = $node->safe_psql('fresh',
 	q{SELECT string_agg(source || '>' || target, ' ' ORDER BY source, target)
 	  FROM pg_extension_update_paths('segment') WHERE path IS NOT NULL});
 like($paths, qr/1\.0>1\.1/, 'update path 1.0 -> 1.1 exists');
+like($paths, qr/1\.0>1\.2/, 'update path 1.0 -> 1.2 exists');
+like($paths, qr/1\.1>1\.2/, 'update path 1.1 -> 1.2 exists');
 
 done_testing();
